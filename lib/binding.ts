@@ -1,0 +1,142 @@
+// Loads the native addon and types what it exports. The only file that touches the addon
+// object directly; everything else goes through `binding`.
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { NativeLoadError } from './errors.js';
+
+export interface NativeBertConfig {
+  vocabSize: number;
+  hiddenSize: number;
+  numHiddenLayers: number;
+  numAttentionHeads: number;
+  intermediateSize: number;
+  maxPositionEmbeddings: number;
+  typeVocabSize: number;
+  layerNormEps: number;
+  hiddenDropoutProb: number;
+  attentionProbsDropoutProb: number;
+  padTokenId: number;
+  hiddenAct: 'gelu';
+}
+
+export interface NativeParamInfo {
+  name: string;
+  shape: number[];
+  trainable: boolean;
+}
+
+export interface NativeBackendOptions {
+  device?: 'cpu' | 'cuda';
+  threads?: number;
+  gemm?: 'builtin' | 'openblas';
+}
+
+export interface NativeForwardOptions {
+  train?: boolean;
+  keepActivations?: boolean;
+  seed?: number;
+  outputHiddenStates?: boolean;
+}
+
+export interface NativeBertModel {
+  config(): NativeBertConfig;
+  params(): NativeParamInfo[];
+  loadReport(): { ignoredKeys: string[]; dtype: string };
+  forward(
+    inputIds: Int32Array,
+    tokenTypeIds: Int32Array | null,
+    attentionMask: Int32Array | null,
+    batchSize: number,
+    seqLen: number,
+    options: NativeForwardOptions,
+  ): Promise<{ lastHiddenState: Float32Array; hiddenStates?: Float32Array }>;
+  backward(gradOutput: Float32Array, options: { inputGrad?: boolean }): Promise<{ inputsEmbeds?: Float32Array }>;
+  setTrainable(flags: boolean[]): void;
+  zeroGrad(): Promise<void>;
+  getParam(name: string): Promise<Float32Array>;
+  setParam(name: string, values: Float32Array): Promise<void>;
+  getGrad(name: string): Promise<Float32Array>;
+  dispose(): void;
+  readonly disposed: boolean;
+}
+
+export interface NativeBackendInfo {
+  backend: 'cpu' | 'cuda';
+  gemmProvider: 'builtin' | 'openblas';
+  isa: 'avx512' | 'avx2' | 'scalar';
+  threads: number;
+  availableCores: number;
+  openblas: boolean;
+  devices: string[];
+}
+
+export type SafetensorsDType = 'F32' | 'F16' | 'BF16' | 'F64' | 'I32' | 'I64' | 'I16' | 'I8' | 'U8' | 'U16' | 'U32' | 'U64' | 'BOOL' | 'F8_E5M2' | 'F8_E4M3';
+
+export interface NativeTensor {
+  name: string;
+  dtype: SafetensorsDType;
+  shape: number[];
+  /** Float32Array for F32/F16/BF16/F64 (converted), Int32Array for I32, BigInt64Array for I64, raw bytes otherwise. */
+  data: Float32Array | Int32Array | BigInt64Array | Uint8Array;
+}
+
+export interface NativeTensorToWrite {
+  name: string;
+  dtype: 'F32' | 'F16' | 'BF16' | 'I32' | 'I64';
+  shape: number[];
+  data: Float32Array | Int32Array | BigInt64Array;
+}
+
+export interface BindingModule {
+  readSafetensors(path: string): Promise<{ tensors: NativeTensor[]; metadata: Record<string, string> }>;
+  /** Atomic: a temp file renamed over `path`; F16/BF16 are rounded to nearest even from Float32Array data. */
+  writeSafetensors(path: string, tensors: NativeTensorToWrite[], metadata?: Record<string, string>): Promise<void>;
+  backendInfo(options?: NativeBackendOptions): NativeBackendInfo;
+  /** Times C[M,N] = A[M,K] B[N,K]^T; seconds of the best and median of `repeats` runs. */
+  gemmBenchmark(M: number, N: number, K: number, repeats: number, options?: NativeBackendOptions): Promise<{ best: number; median: number }>;
+  NativeBertModel: {
+    load(dir: string, options: NativeBackendOptions): Promise<NativeBertModel>;
+    /** A model with random weights; `configJson` is config.json text. */
+    create(configJson: string, options: NativeBackendOptions & { seed?: number; initializerRange?: number }): Promise<NativeBertModel>;
+  };
+}
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new NativeLoadError('adapterfusion: cannot find the package root');
+    dir = parent;
+  }
+  return dir;
+}
+
+function load(): BindingModule {
+  const require = createRequire(import.meta.url);
+  const root = packageRoot();
+  try {
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
+    return nodeGypBuild(root) as BindingModule;
+  } catch (cause) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    throw new NativeLoadError(
+      `adapterfusion: the native addon could not be loaded (${reason}).\n` +
+        `No prebuilt binary matches ${process.platform}-${process.arch} (Node ${process.version}, N-API 8), ` +
+        `and no local build was found in ${join(root, 'build', 'Release')}.\n` +
+        `Build it from source with \`npm rebuild adapterfusion\` (needs a C++17 compiler, Python 3 and, ` +
+        `optionally, OpenBLAS: \`apt-get install libopenblas-dev\`). On a machine without access to ` +
+        `nodejs.org, point node-gyp at the local Node headers: \`npm_config_nodedir=/usr npm rebuild\`.`,
+      { cause },
+    );
+  }
+}
+
+let cached: BindingModule | undefined;
+
+/** The addon, loaded on first use. */
+export function binding(): BindingModule {
+  cached ??= load();
+  return cached;
+}

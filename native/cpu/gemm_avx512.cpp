@@ -1,0 +1,225 @@
+// AVX-512 GEMM pieces: an MR x (NV*16) micro-kernel that keeps the whole C tile in zmm
+// registers, and packing routines that transpose 16x16 blocks in registers. Compiled with
+// -mavx512f -mavx512vl -mavx512bw -mavx512dq -mavx2 -mfma; only reached when detect_isa()
+// reports Avx512. See gemm_kernels.h for the layouts.
+#include "gemm_kernels.h"
+
+#if defined(__x86_64__) && defined(__AVX512F__)
+#include <immintrin.h>
+
+namespace af::cpu::gemm_detail {
+namespace {
+
+// Tile 8 x 48: 24 accumulators + 3 B vectors + 1 broadcast = 28 of 32 zmm registers. Each k
+// step is 24 FMAs (12 cycles on two FMA pipes) against 3 vector loads and 8 broadcasts, and
+// 1024-row / 768-, 2304-, 3072-column BERT matrices divide into whole tiles.
+#ifndef AF_AVX512_MR  // (overridable only for tuning experiments)
+#define AF_AVX512_MR 8
+#define AF_AVX512_NV 3
+#endif
+constexpr int MR = AF_AVX512_MR;
+constexpr int NV = AF_AVX512_NV;  // 16-float vectors per tile row
+constexpr int NR = NV * 16;
+
+// Lanes [0, n) set, n clamped to [0, 16].
+inline __mmask16 lanes(int n) {
+  return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
+}
+
+// ---- micro-kernel ----
+
+// MR_ rows x NV_ vectors of C. kMaskB: B is the caller's matrix and the last vector is
+// partial, so it is loaded with a mask (never reading past column nr).
+template <int MR_, int NV_, bool kMaskB>
+void kernel_tile(int kc, const float* a, long a_rs, long a_cs, const float* b, long b_rs,
+                 float* c, long ldc, int nr, float alpha, float beta) {
+  const __mmask16 last = lanes(nr - (NV_ - 1) * 16);
+  // Warm the C tile while the first k steps run (it is read or written at the end).
+  for (int i = 0; i < MR_; ++i)
+    for (int v = 0; v < NV_; ++v) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + v * 16), _MM_HINT_T0);
+
+  __m512 acc[MR_][NV_];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR_; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV_; ++v) acc[i][v] = _mm512_setzero_ps();
+
+#pragma GCC unroll 2
+  for (int k = 0; k < kc; ++k) {
+    __m512 bv[NV_];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV_; ++v)
+      bv[v] = (kMaskB && v == NV_ - 1) ? _mm512_maskz_loadu_ps(last, b + v * 16)
+                                       : _mm512_loadu_ps(b + v * 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR_; ++i) {
+      const __m512 ai = _mm512_set1_ps(a[i * a_rs]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV_; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+    }
+    a += a_cs;
+    b += b_rs;
+  }
+
+  // C = alpha * acc + beta * C; beta == 0 never reads C (it may hold NaN).
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 16
+  for (int i = 0; i < MR_; ++i) {
+    float* ci = c + i * ldc;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV_; ++v) {
+      const __mmask16 m = v == NV_ - 1 ? last : __mmask16(0xFFFF);
+      __m512 r = _mm512_mul_ps(va, acc[i][v]);
+      if (beta != 0.0f) r = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m, ci + v * 16), r);
+      _mm512_mask_storeu_ps(ci + v * 16, m, r);
+    }
+  }
+}
+
+using KernelFn = void (*)(int, const float*, long, long, const float*, long, float*, long, int,
+                          float, float);
+
+// table[mr - 1][nv - 1][masked]: every edge tile gets a kernel of its exact size.
+struct KernelTable {
+  KernelFn fn[MR][NV][2];
+};
+
+template <int MR_, int NV_>
+void fill_row(KernelTable& t) {
+  t.fn[MR_ - 1][NV_ - 1][0] = kernel_tile<MR_, NV_, false>;
+  t.fn[MR_ - 1][NV_ - 1][1] = kernel_tile<MR_, NV_, true>;
+  if constexpr (NV_ > 1) fill_row<MR_, NV_ - 1>(t);
+}
+
+template <int MR_>
+void fill_table(KernelTable& t) {
+  fill_row<MR_, NV>(t);
+  if constexpr (MR_ > 1) fill_table<MR_ - 1>(t);
+}
+
+KernelTable make_table() {
+  KernelTable t{};
+  fill_table<MR>(t);
+  return t;
+}
+
+void kernel(int kc, const float* a, long a_rs, long a_cs, const float* b, long b_rs,
+            bool b_packed, float* c, long ldc, int mr, int nr, float alpha, float beta) {
+  static const KernelTable table = make_table();
+  const int nv = (nr + 15) / 16;
+  // Packed panels are zero padded to NR, so only a direct B with a partial vector needs masks.
+  const bool masked = !b_packed && (nr % 16) != 0;
+  table.fn[mr - 1][nv - 1][masked](kc, a, a_rs, a_cs, b, b_rs, c, ldc, nr, alpha, beta);
+}
+
+// ---- packing ----
+
+// In-register transpose of 16 rows of 16 floats.
+// (GCC 12's AVX-512 shuffle intrinsics trip a false -Wuninitialized, GCC bug 105593.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {  // interleave pairs of rows (32-bit)
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {  // interleave pairs of pairs (64-bit)
+    const __m512d a0 = _mm512_castps_pd(t[i]), a1 = _mm512_castps_pd(t[i + 1]);
+    const __m512d a2 = _mm512_castps_pd(t[i + 2]), a3 = _mm512_castps_pd(t[i + 3]);
+    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+    r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+    r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+  }
+  // Now r[4q + s] holds, in 128-bit lane L, elements (4q..4q+3, 4L + s). Gather the lanes.
+  for (int s = 0; s < 4; ++s) {
+    const __m512 x0 = _mm512_shuffle_f32x4(r[s], r[4 + s], 0x88);       // lanes 0,2 | 0,2
+    const __m512 x1 = _mm512_shuffle_f32x4(r[s], r[4 + s], 0xDD);       // lanes 1,3 | 1,3
+    const __m512 x2 = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0x88);
+    const __m512 x3 = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0xDD);
+    t[s] = _mm512_shuffle_f32x4(x0, x2, 0x88);       // lane 0 -> columns s
+    t[8 + s] = _mm512_shuffle_f32x4(x0, x2, 0xDD);   // lane 2 -> columns 8 + s
+    t[4 + s] = _mm512_shuffle_f32x4(x1, x3, 0x88);   // lane 1 -> columns 4 + s
+    t[12 + s] = _mm512_shuffle_f32x4(x1, x3, 0xDD);  // lane 3 -> columns 12 + s
+  }
+  for (int i = 0; i < 16; ++i) r[i] = t[i];
+}
+#pragma GCC diagnostic pop
+
+// Writes the transpose of src[rows x cols] (rows, cols <= 16, row stride ld) to dst: dst row
+// c (stride dst_ld) gets `width` floats, column c of src zero padded past `rows`.
+void transpose_block(const float* src, long ld, int rows, int cols, float* dst, long dst_ld,
+                     int width) {
+  const __mmask16 cm = lanes(cols), wm = lanes(width);
+  __m512 r[16];
+  for (int i = 0; i < 16; ++i)
+    r[i] = i < rows ? _mm512_maskz_loadu_ps(cm, src + i * ld) : _mm512_setzero_ps();
+  transpose16(r);
+  for (int j = 0; j < cols; ++j) _mm512_mask_storeu_ps(dst + j * dst_ld, wm, r[j]);
+}
+
+void pack_a(bool trans_a, int m, int k, const float* A, long lda, float* dst) {
+  for (int i0 = 0; i0 < m; i0 += MR, dst += long(k) * MR) {
+    const int mr = m - i0 < MR ? m - i0 : MR;
+    if (trans_a) {  // rows of the panel are contiguous in A: copy MR floats per k
+      const __mmask16 mm = lanes(mr);
+      const float* src = A + i0;
+      for (int p = 0; p < k; ++p)
+        _mm512_mask_storeu_ps(dst + p * MR, lanes(MR), _mm512_maskz_loadu_ps(mm, src + p * lda));
+    } else {  // A rows run along k: transpose 16-wide k blocks
+      const float* src = A + long(i0) * lda;
+      for (int p = 0; p < k; p += 16)
+        transpose_block(src + p, lda, mr, k - p < 16 ? k - p : 16, dst + long(p) * MR, MR, MR);
+    }
+  }
+}
+
+void pack_b(bool trans_b, int k, int n, const float* B, long ldb, float* dst) {
+  for (int j0 = 0; j0 < n; j0 += NR, dst += long(k) * NR) {
+    const int nr = n - j0 < NR ? n - j0 : NR;
+    if (!trans_b) {  // B rows are contiguous along n: copy NR floats per k
+      const float* src = B + j0;
+      for (int p = 0; p < k; ++p)
+        for (int v = 0; v < NV; ++v)
+          _mm512_store_ps(dst + p * NR + v * 16,
+                          _mm512_maskz_loadu_ps(lanes(nr - v * 16), src + p * ldb + v * 16));
+    } else {  // column j of op(B) is row j of B: transpose 16 x 16 blocks
+      for (int v = 0; v < NV; ++v) {
+        const int rows = nr - v * 16;
+        const float* src = B + long(j0 + v * 16) * ldb;
+        for (int p = 0; p < k; p += 16) {
+          const int cols = k - p < 16 ? k - p : 16;
+          if (rows > 0) {
+            transpose_block(src + p, ldb, rows < 16 ? rows : 16, cols, dst + long(p) * NR + v * 16, NR, 16);
+          } else {
+            for (int q = 0; q < cols; ++q) _mm512_store_ps(dst + long(p + q) * NR + v * 16, _mm512_setzero_ps());
+          }
+        }
+      }
+    }
+  }
+}
+
+// Blocking: a kc x NR panel of packed B (kc = 256: 48 KiB) is reused by every MR-row tile of
+// an mc-row packed A block (mc x kc = 384 KiB, kept in the 1 MiB L2).
+#ifndef AF_AVX512_KC
+#define AF_AVX512_KC 256
+#define AF_AVX512_MC 384
+#define AF_AVX512_NC 3072
+#endif
+const KernelSet kSet = {"avx512", MR, NR, AF_AVX512_KC, AF_AVX512_MC, AF_AVX512_NC, pack_a, pack_b, kernel};
+
+}  // namespace
+
+const KernelSet* avx512_kernels() { return &kSet; }
+
+}  // namespace af::cpu::gemm_detail
+
+#else  // not x86-64 with AVX-512 flags: nothing to offer
+
+namespace af::cpu::gemm_detail {
+const KernelSet* avx512_kernels() { return nullptr; }
+}  // namespace af::cpu::gemm_detail
+
+#endif

@@ -1,0 +1,289 @@
+// NativeBertModel: the JS handle of a core BertModel. Heavy calls (load, forward, backward,
+// parameter transfers) run on worker threads and return Promises; each holds its own
+// reference to the model, so dispose() during a call frees the model when the call ends.
+#include "bert_model_wrap.h"
+
+#include <memory>
+
+#include "../core/checkpoint.h"
+#include "../core/json.h"
+#include "args.h"
+#include "backends.h"
+#include "js_errors.h"
+#include "promise_worker.h"
+
+namespace af::napi {
+
+namespace {
+
+Napi::Object config_to_js(Napi::Env env, const BertConfig& c) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("vocabSize", c.vocab_size);
+  o.Set("hiddenSize", c.hidden_size);
+  o.Set("numHiddenLayers", c.num_hidden_layers);
+  o.Set("numAttentionHeads", c.num_attention_heads);
+  o.Set("intermediateSize", c.intermediate_size);
+  o.Set("maxPositionEmbeddings", c.max_position_embeddings);
+  o.Set("typeVocabSize", c.type_vocab_size);
+  o.Set("layerNormEps", c.layer_norm_eps);
+  o.Set("hiddenDropoutProb", c.hidden_dropout_prob);
+  o.Set("attentionProbsDropoutProb", c.attention_probs_dropout_prob);
+  o.Set("padTokenId", c.pad_token_id);
+  o.Set("hiddenAct", "gelu");
+  return o;
+}
+
+}  // namespace
+
+Napi::FunctionReference BertModelWrap::constructor_;
+
+Napi::Object BertModelWrap::Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function cls = DefineClass(
+      env, "NativeBertModel",
+      {
+          StaticMethod("load", &BertModelWrap::Load),
+          StaticMethod("create", &BertModelWrap::Create),
+          InstanceMethod("config", &BertModelWrap::Config),
+          InstanceMethod("params", &BertModelWrap::Params),
+          InstanceMethod("loadReport", &BertModelWrap::LoadReport),
+          InstanceMethod("forward", &BertModelWrap::Forward),
+          InstanceMethod("backward", &BertModelWrap::Backward),
+          InstanceMethod("setTrainable", &BertModelWrap::SetTrainable),
+          InstanceMethod("zeroGrad", &BertModelWrap::ZeroGrad),
+          InstanceMethod("getParam", &BertModelWrap::GetParam),
+          InstanceMethod("setParam", &BertModelWrap::SetParam),
+          InstanceMethod("getGrad", &BertModelWrap::GetGrad),
+          InstanceMethod("dispose", &BertModelWrap::Dispose),
+          InstanceAccessor("disposed", &BertModelWrap::Disposed, nullptr),
+      });
+  constructor_ = Napi::Persistent(cls);
+  constructor_.SuppressDestruct();
+  exports.Set("NativeBertModel", cls);
+  return exports;
+}
+
+BertModelWrap::BertModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BertModelWrap>(info) {
+  // Only load() creates instances, passing the loaded state as an External.
+  if (info.Length() != 1 || !info[0].IsExternal())
+    type_error(info.Env(), "NativeBertModel", "created with NativeBertModel.load(dir, options)");
+  auto* state = info[0].As<Napi::External<LoadedState>>().Data();
+  model_ = std::move(state->model);
+  report_ = std::move(state->report);
+}
+
+std::shared_ptr<BertModel> BertModelWrap::model(Napi::Env env) const {
+  if (!model_) {
+    Napi::Error err = Napi::Error::New(env, "the model has been disposed");
+    err.Set("code", Napi::String::New(env, "ERR_AF_DISPOSED"));
+    throw err;
+  }
+  return model_;
+}
+
+Napi::Value BertModelWrap::Load(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string dir = string_arg(info[0], "dir");
+  Napi::Object opts = options_arg(info[1], "options");
+  BackendRequest request = backend_request(opts, "options");
+  auto state = std::make_shared<LoadedState>();
+  return PromiseWorker::start(
+      env,
+      [state, dir, request] {
+        auto backend = get_backend(request);
+        state->model = std::shared_ptr<BertModel>(load_bert_checkpoint(dir, backend, &state->report));
+      },
+      [state](Napi::Env env) -> Napi::Value {
+        return constructor_.New({Napi::External<LoadedState>::New(env, state.get())});
+      });
+}
+
+// create(configJson: string, {seed, initializerRange, device, threads, gemm}): random weights.
+Napi::Value BertModelWrap::Create(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string text = string_arg(info[0], "config");
+  Napi::Object opts = options_arg(info[1], "options");
+  BackendRequest request = backend_request(opts, "options");
+  const uint64_t seed = static_cast<uint64_t>(int_field(opts, "seed", "options", 0, 0, 1LL << 53));
+  double stddev = 0.02;
+  if (!opts.Get("initializerRange").IsUndefined()) {
+    if (!opts.Get("initializerRange").IsNumber()) type_error(env, "options.initializerRange", "a number");
+    stddev = opts.Get("initializerRange").As<Napi::Number>().DoubleValue();
+    if (!(stddev >= 0 && stddev < 1e3)) type_error(env, "options.initializerRange", "a number in [0, 1000)");
+  }
+  auto state = std::make_shared<LoadedState>();
+  return PromiseWorker::start(
+      env,
+      [state, text, request, seed, stddev] {
+        BertConfig config = BertConfig::from_json(Json::parse(text, "config"), "config");
+        state->model = std::make_shared<BertModel>(get_backend(request), config);
+        state->model->init_weights(seed, static_cast<float>(stddev));
+      },
+      [state](Napi::Env env) -> Napi::Value {
+        return constructor_.New({Napi::External<LoadedState>::New(env, state.get())});
+      });
+}
+
+Napi::Value BertModelWrap::Config(const Napi::CallbackInfo& info) {
+  return config_to_js(info.Env(), model(info.Env())->config());
+}
+
+Napi::Value BertModelWrap::Params(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto m = model(env);
+  const TensorTable& t = m->params();
+  Napi::Array out = Napi::Array::New(env, t.size());
+  for (size_t i = 0; i < t.size(); ++i) {
+    Napi::Object e = Napi::Object::New(env);
+    e.Set("name", t[i].name);
+    Napi::Array shape = Napi::Array::New(env, t[i].shape.size());
+    for (size_t k = 0; k < t[i].shape.size(); ++k) shape.Set(k, Napi::Number::New(env, double(t[i].shape[k])));
+    e.Set("shape", shape);
+    e.Set("trainable", t[i].trainable);
+    out.Set(i, e);
+  }
+  return out;
+}
+
+Napi::Value BertModelWrap::LoadReport(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Array keys = Napi::Array::New(env, report_.ignored_keys.size());
+  for (size_t i = 0; i < report_.ignored_keys.size(); ++i) keys.Set(i, report_.ignored_keys[i]);
+  o.Set("ignoredKeys", keys);
+  o.Set("dtype", report_.dtype);
+  return o;
+}
+
+// forward(inputIds, tokenTypeIds|null, attentionMask|null, batchSize, seqLen,
+//         {train, keepActivations, seed, outputHiddenStates})
+Napi::Value BertModelWrap::Forward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto m = model(env);
+  const int64_t B = int_arg(info[3], "batchSize", 1, 1 << 24);
+  const int64_t L = int_arg(info[4], "seqLen", 1, 1 << 24);
+  const size_t T = static_cast<size_t>(B * L);
+  if (B * L > (1LL << 28)) type_error(env, "batchSize * seqLen", "at most 2^28");
+  auto ids = std::make_shared<std::vector<int32_t>>(int32_array_arg(info[0], "inputIds", T));
+  auto types = std::make_shared<std::vector<int32_t>>();
+  auto mask = std::make_shared<std::vector<int32_t>>();
+  if (!info[1].IsUndefined() && !info[1].IsNull()) *types = int32_array_arg(info[1], "tokenTypeIds", T);
+  if (!info[2].IsUndefined() && !info[2].IsNull()) *mask = int32_array_arg(info[2], "attentionMask", T);
+  Napi::Object opts = options_arg(info[5], "options");
+  ForwardOptions fo;
+  fo.train = bool_field(opts, "train", "options", false);
+  fo.keep_activations = bool_field(opts, "keepActivations", "options", false);
+  fo.seed = static_cast<uint64_t>(int_field(opts, "seed", "options", 0, 0, (1LL << 53)));
+  const bool want_hidden = bool_field(opts, "outputHiddenStates", "options", false);
+  const size_t D = m->config().hidden_size, layers = m->config().num_hidden_layers;
+  auto last = std::make_shared<std::vector<float>>();
+  auto hidden = std::make_shared<std::vector<float>>();
+  return PromiseWorker::start(
+      env,
+      [=] {
+        BertBatch batch;
+        batch.input_ids = ids->data();
+        batch.token_type_ids = types->empty() ? nullptr : types->data();
+        batch.attention_mask = mask->empty() ? nullptr : mask->data();
+        batch.batch_size = static_cast<int>(B);
+        batch.seq_len = static_cast<int>(L);
+        last->resize(T * D);
+        if (want_hidden) hidden->resize((layers + 1) * T * D);
+        m->forward(batch, fo, last->data(), want_hidden ? hidden->data() : nullptr);
+      },
+      [=](Napi::Env env) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        out.Set("lastHiddenState", to_float32_array(env, *last));
+        if (want_hidden) out.Set("hiddenStates", to_float32_array(env, *hidden));
+        return out;
+      });
+}
+
+// backward(gradOutput: Float32Array [B*L*D], {inputGrad}) -> {inputsEmbeds?}
+Napi::Value BertModelWrap::Backward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto m = model(env);
+  if (!info[0].IsTypedArray()) type_error(env, "gradOutput", "a Float32Array");
+  const size_t n = info[0].As<Napi::TypedArray>().ElementLength();
+  auto grad = std::make_shared<std::vector<float>>(float32_array_arg(info[0], "gradOutput", n));
+  Napi::Object opts = options_arg(info[1], "options");
+  const bool input_grad = bool_field(opts, "inputGrad", "options", false);
+  auto dinput = std::make_shared<std::vector<float>>();
+  return PromiseWorker::start(
+      env,
+      [=] {
+        if (input_grad) dinput->resize(grad->size());
+        m->backward(grad->data(), grad->size(), input_grad ? dinput->data() : nullptr);
+      },
+      [=](Napi::Env env) -> Napi::Value {
+        Napi::Object out = Napi::Object::New(env);
+        if (input_grad) out.Set("inputsEmbeds", to_float32_array(env, *dinput));
+        return out;
+      });
+}
+
+// setTrainable(flags: boolean[] in params() order)
+Napi::Value BertModelWrap::SetTrainable(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto m = model(env);
+  if (!info[0].IsArray()) type_error(env, "flags", "an array of booleans");
+  Napi::Array arr = info[0].As<Napi::Array>();
+  if (arr.Length() != m->params().size())
+    type_error(env, "flags", "an array of " + std::to_string(m->params().size()) + " booleans");
+  std::vector<bool> flags(arr.Length());
+  for (uint32_t i = 0; i < arr.Length(); ++i) flags[i] = bool_arg(arr.Get(i), "flags[" + std::to_string(i) + "]");
+  guard(env, [&] { m->set_trainable(flags); });
+  return env.Undefined();
+}
+
+Napi::Value BertModelWrap::ZeroGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto m = model(env);
+  return PromiseWorker::start(env, [m] { m->zero_grad(); }, [](Napi::Env env) { return env.Undefined(); });
+}
+
+size_t BertModelWrap::param_index(Napi::Env env, const Napi::Value& name) const {
+  std::string s = string_arg(name, "name");
+  return guard(env, [&] { return model_->params().index_of(s); });
+}
+
+Napi::Value BertModelWrap::GetParam(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto m = model(env);
+  const size_t index = param_index(env, info[0]);
+  auto out = std::make_shared<std::vector<float>>(m->params()[index].numel);
+  return PromiseWorker::start(
+      env, [=] { m->get_param(index, out->data(), out->size()); },
+      [=](Napi::Env env) -> Napi::Value { return to_float32_array(env, *out); });
+}
+
+Napi::Value BertModelWrap::SetParam(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto m = model(env);
+  const size_t index = param_index(env, info[0]);
+  auto data = std::make_shared<std::vector<float>>(
+      float32_array_arg(info[1], "values", m->params()[index].numel));
+  return PromiseWorker::start(
+      env, [=] { m->set_param(index, data->data(), data->size()); },
+      [](Napi::Env env) { return env.Undefined(); });
+}
+
+Napi::Value BertModelWrap::GetGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto m = model(env);
+  const size_t index = param_index(env, info[0]);
+  auto out = std::make_shared<std::vector<float>>(m->params()[index].numel);
+  return PromiseWorker::start(
+      env, [=] { m->get_grad(index, out->data(), out->size()); },
+      [=](Napi::Env env) -> Napi::Value { return to_float32_array(env, *out); });
+}
+
+Napi::Value BertModelWrap::Dispose(const Napi::CallbackInfo& info) {
+  model_.reset();
+  return info.Env().Undefined();
+}
+
+Napi::Value BertModelWrap::Disposed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), !model_);
+}
+
+}  // namespace af::napi

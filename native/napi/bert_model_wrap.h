@@ -1,0 +1,46 @@
+#pragma once
+#include <napi.h>
+
+#include <memory>
+
+#include "../core/bert.h"
+#include "../core/checkpoint.h"
+
+namespace af::napi {
+
+class BertModelWrap : public Napi::ObjectWrap<BertModelWrap> {
+ public:
+  static Napi::Object Init(Napi::Env env, Napi::Object exports);
+  explicit BertModelWrap(const Napi::CallbackInfo& info);
+
+ private:
+  struct LoadedState {
+    std::shared_ptr<BertModel> model;
+    CheckpointReport report;
+  };
+  static Napi::FunctionReference constructor_;
+
+  static Napi::Value Load(const Napi::CallbackInfo& info);
+  static Napi::Value Create(const Napi::CallbackInfo& info);
+  Napi::Value Config(const Napi::CallbackInfo& info);
+  Napi::Value Params(const Napi::CallbackInfo& info);
+  Napi::Value LoadReport(const Napi::CallbackInfo& info);
+  Napi::Value Forward(const Napi::CallbackInfo& info);
+  Napi::Value Backward(const Napi::CallbackInfo& info);
+  Napi::Value SetTrainable(const Napi::CallbackInfo& info);
+  Napi::Value ZeroGrad(const Napi::CallbackInfo& info);
+  Napi::Value GetParam(const Napi::CallbackInfo& info);
+  Napi::Value SetParam(const Napi::CallbackInfo& info);
+  Napi::Value GetGrad(const Napi::CallbackInfo& info);
+  Napi::Value Dispose(const Napi::CallbackInfo& info);
+  Napi::Value Disposed(const Napi::CallbackInfo& info);
+
+  // The model, or a thrown ERR_AF_DISPOSED error.
+  std::shared_ptr<BertModel> model(Napi::Env env) const;
+  size_t param_index(Napi::Env env, const Napi::Value& name) const;
+
+  std::shared_ptr<BertModel> model_;
+  CheckpointReport report_;
+};
+
+}  // namespace af::napi

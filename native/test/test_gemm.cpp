@@ -1,0 +1,335 @@
+// SGEMM tests: every instruction set this CPU runs x every provider built in, against the
+// double-precision reference, over transposes, odd shapes, alpha/beta, padded strides; plus
+// the beta == 0 / NaN contract, the epilogue contract, nested calls and determinism.
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../core/errors.h"
+#include "../cpu/gemm.h"
+#include "check.h"
+
+using namespace af::cpu;
+
+namespace {
+
+const float kNaN = std::numeric_limits<float>::quiet_NaN();
+const float kSentinel = 12345.0f;  // fills C's padding columns: must survive every call
+
+// Every (provider, isa) this build and CPU can run.
+std::vector<GemmConfig> all_configs() {
+  std::vector<GemmConfig> out;
+  const Isa best = detect_isa();
+  for (Isa isa : {Isa::Scalar, Isa::Avx2, Isa::Avx512})
+    if (static_cast<int>(isa) <= static_cast<int>(best)) out.push_back({GemmProvider::Builtin, isa});
+  if (openblas_compiled()) out.push_back({GemmProvider::OpenBlas, best});
+  return out;
+}
+
+std::string config_name(const GemmConfig& c) {
+  return std::string(provider_name(c.provider)) + "/" + isa_name(c.isa);
+}
+
+// A row-major matrix with `rows` x `cols` values and row stride ld >= cols; the padding
+// columns hold `pad` (NaN for inputs: a kernel that reads them poisons its result).
+struct Mat {
+  int rows, cols, ld;
+  std::vector<float> v;
+  Mat(int r, int c, int ld_, std::mt19937& rng, float pad = kNaN)
+      : rows(r), cols(c), ld(ld_), v(size_t(r) * ld_ + 1, pad) {
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    for (int i = 0; i < r; ++i)
+      for (int j = 0; j < c; ++j) v[size_t(i) * ld + j] = u(rng);
+  }
+  float* data() { return v.data(); }
+  std::vector<float> dense() const {  // the values without padding
+    std::vector<float> out(size_t(rows) * cols);
+    for (int i = 0; i < rows; ++i)
+      for (int j = 0; j < cols; ++j) out[size_t(i) * cols + j] = v[size_t(i) * ld + j];
+    return out;
+  }
+  void fill_values(float x) {
+    for (int i = 0; i < rows; ++i)
+      for (int j = 0; j < cols; ++j) v[size_t(i) * ld + j] = x;
+  }
+};
+
+struct Case {
+  bool ta, tb;
+  int M, N, K;
+  float alpha, beta;
+  int pad;  // extra columns in every leading dimension
+};
+
+std::string describe(const GemmConfig& cfg, const Case& c) {
+  return config_name(cfg) + " " + (c.ta ? "T" : "N") + (c.tb ? "T" : "N") + " M=" +
+         std::to_string(c.M) + " N=" + std::to_string(c.N) + " K=" + std::to_string(c.K) +
+         " alpha=" + std::to_string(c.alpha) + " beta=" + std::to_string(c.beta) +
+         " pad=" + std::to_string(c.pad);
+}
+
+// Runs one case through sgemm and the reference; checks values and C's padding.
+void check_case(ThreadPool& pool, const GemmConfig& cfg, const Case& c, std::mt19937& rng,
+                double tol = 1e-5) {
+  const int a_rows = c.ta ? c.K : c.M, a_cols = c.ta ? c.M : c.K;
+  const int b_rows = c.tb ? c.N : c.K, b_cols = c.tb ? c.K : c.N;
+  Mat A(a_rows, a_cols, a_cols + c.pad, rng), B(b_rows, b_cols, b_cols + c.pad, rng);
+  Mat C(c.M, c.N, c.N + c.pad, rng, kSentinel);
+  if (c.beta == 0.0f) C.fill_values(kNaN);  // beta == 0 must not read C
+  Mat R = C;
+  sgemm(pool, cfg, c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), A.ld, B.data(), B.ld, c.beta,
+        C.data(), C.ld);
+  sgemm_reference(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), A.ld, B.data(), B.ld, c.beta,
+                  R.data(), R.ld);
+  const std::vector<float> got = C.dense(), want = R.dense();
+  const double err = af::test::max_rel_error(got.data(), want.data(), got.size());
+  CHECK_MSG(err <= tol, describe(cfg, c) << ": max rel error " << err);
+  for (int i = 0; i < c.M; ++i)
+    for (int j = c.N; j < C.ld; ++j)
+      CHECK_MSG(C.v[size_t(i) * C.ld + j] == kSentinel, describe(cfg, c) << ": wrote C padding");
+}
+
+}  // namespace
+
+AF_TEST("gemm: names and isa detection") {
+  CHECK(std::string(isa_name(Isa::Scalar)) == "scalar");
+  CHECK(std::string(isa_name(Isa::Avx2)) == "avx2");
+  CHECK(std::string(isa_name(Isa::Avx512)) == "avx512");
+  CHECK(std::string(provider_name(GemmProvider::Builtin)) == "builtin");
+  CHECK(std::string(provider_name(GemmProvider::OpenBlas)) == "openblas");
+  const Isa isa = detect_isa();
+  CHECK(detect_isa() == isa);  // stable
+#if !defined(__x86_64__)
+  CHECK(isa == Isa::Scalar);
+#endif
+  std::printf("  # detect_isa: %s, openblas compiled: %s\n", isa_name(isa),
+              openblas_compiled() ? "yes" : "no");
+}
+
+AF_TEST("gemm: odd shapes x transposes x alpha/beta x padding, every isa and provider") {
+  ThreadPool pool(2);
+  std::mt19937 rng(1234);
+  const int sizes[] = {1, 3, 17, 31, 33, 65, 127, 129, 257, 300};
+  const float ab[] = {0.0f, 1.0f, 0.5f, -2.0f};
+  // Each size in each position, with the other two dimensions odd and moderate.
+  std::vector<Case> shapes;
+  for (int s : sizes) {
+    shapes.push_back({false, false, s, 33, 17, 1, 0, 0});
+    shapes.push_back({false, false, 31, s, 65, 1, 0, 0});
+    shapes.push_back({false, false, 17, 129, s, 1, 0, 0});
+  }
+  for (Case c : {Case{false, false, 127, 129, 257, 1, 0, 0}, Case{false, false, 300, 257, 300, 1, 0, 0},
+                 Case{false, false, 257, 300, 129, 1, 0, 0}, Case{false, false, 65, 300, 1, 1, 0, 0},
+                 Case{false, false, 300, 1, 257, 1, 0, 0}})
+    shapes.push_back(c);
+  int n = 0;
+  for (const GemmConfig& cfg : all_configs()) {
+    for (size_t si = 0; si < shapes.size(); ++si) {
+      for (int t = 0; t < 4; ++t) {
+        Case c = shapes[si];
+        c.ta = t & 1;
+        c.tb = t & 2;
+        c.pad = (si + t) % 3 == 0 ? 0 : (si + t) % 3 == 1 ? 5 : 16;
+        // Rotate through the 16 alpha/beta pairs; small shapes get all of them.
+        const bool small = double(c.M) * c.N * c.K < 2e5;
+        for (int k = 0; k < 16; ++k) {
+          if (!small && k != int((si * 4 + t) % 16)) continue;
+          c.alpha = ab[k / 4];
+          c.beta = ab[k % 4];
+          check_case(pool, cfg, c, rng);
+          ++n;
+        }
+      }
+    }
+  }
+  std::printf("  # %d cases\n", n);
+}
+
+AF_TEST("gemm: empty dimensions (M=0, N=0, K=0)") {
+  ThreadPool pool(2);
+  std::mt19937 rng(7);
+  for (const GemmConfig& cfg : all_configs()) {
+    for (int t = 0; t < 4; ++t) {
+      for (float beta : {0.0f, 1.0f, 0.5f, -2.0f}) {
+        check_case(pool, cfg, {bool(t & 1), bool(t & 2), 0, 17, 33, 1.0f, beta, 3}, rng);
+        check_case(pool, cfg, {bool(t & 1), bool(t & 2), 17, 0, 33, 1.0f, beta, 3}, rng);
+        check_case(pool, cfg, {bool(t & 1), bool(t & 2), 33, 17, 0, 1.0f, beta, 3}, rng);
+        check_case(pool, cfg, {bool(t & 1), bool(t & 2), 300, 129, 0, 0.5f, beta, 0}, rng);
+      }
+    }
+    // All dimensions zero with null pointers and zero strides is a no-op, not an error.
+    sgemm(pool, cfg, false, false, 0, 0, 0, 1.0f, nullptr, 0, nullptr, 0, 0.0f, nullptr, 0);
+  }
+}
+
+AF_TEST("gemm: beta=0 overwrites a NaN-filled C; alpha=0 does not read A or B") {
+  ThreadPool pool(2);
+  std::mt19937 rng(99);
+  for (const GemmConfig& cfg : all_configs()) {
+    for (int t = 0; t < 4; ++t) {
+      for (int M : {1, 8, 129}) {
+        const Case c{bool(t & 1), bool(t & 2), M, 300, 257, 0.5f, 0.0f, 7};
+        check_case(pool, cfg, c, rng);  // check_case fills C with NaN when beta == 0
+      }
+    }
+    // alpha == 0: C = beta * C even when A and B hold NaN.
+    std::vector<float> A(64 * 64, kNaN), B(64 * 64, kNaN), C(64 * 64, 2.0f);
+    sgemm(pool, cfg, false, false, 64, 64, 64, 0.0f, A.data(), 64, B.data(), 64, 0.5f, C.data(), 64);
+    for (float x : C) CHECK_MSG(x == 1.0f, config_name(cfg) << ": alpha=0 gave " << x);
+  }
+}
+
+AF_TEST("gemm: larger blocked shapes (several kc/mc/nc blocks and threads)") {
+  ThreadPool pool(2);
+  std::mt19937 rng(5);
+  for (const GemmConfig& cfg : all_configs())
+    for (int t = 0; t < 4; ++t) {
+      check_case(pool, cfg, {bool(t & 1), bool(t & 2), 515, 3100, 600, 1.0f, 0.5f, 3}, rng);
+      check_case(pool, cfg, {bool(t & 1), bool(t & 2), 1030, 97, 520, -2.0f, 1.0f, 0}, rng);
+    }
+}
+
+namespace {
+
+// Epilogue probe: counts visits per element and checks that each visited element already
+// holds its final value.
+struct Probe {
+  int M, N, ldc;
+  const float* expect;  // final values (dense M x N)
+  std::vector<std::atomic<int>> visits;
+  std::atomic<int> not_final{0}, out_of_range{0}, calls{0};
+  Probe(int m, int n, int ld, const float* e) : M(m), N(n), ldc(ld), expect(e), visits(size_t(m) * n) {}
+
+  static void fn(void* ctx, float* C, int ldc, int row0, int rows, int col0, int cols) {
+    auto* p = static_cast<Probe*>(ctx);
+    p->calls++;
+    if (ldc != p->ldc || row0 < 0 || col0 < 0 || rows <= 0 || cols <= 0 || row0 + rows > p->M ||
+        col0 + cols > p->N) {
+      p->out_of_range++;
+      return;
+    }
+    for (int i = row0; i < row0 + rows; ++i)
+      for (int j = col0; j < col0 + cols; ++j) {
+        p->visits[size_t(i) * p->N + j]++;
+        const float want = p->expect[size_t(i) * p->N + j];
+        const float got = C[size_t(i) * ldc + j];
+        if (!(std::fabs(got - want) <= 1e-4f * (1.0f + std::fabs(want)))) p->not_final++;
+        C[size_t(i) * ldc + j] = 2.0f * got;  // exact, so applying it twice would show
+      }
+  }
+};
+
+}  // namespace
+
+AF_TEST("gemm: epilogue visits every element once, after it is final") {
+  ThreadPool pool(2);
+  std::mt19937 rng(11);
+  const int shapes[][3] = {{515, 1000, 600}, {7, 3, 5}, {128, 128, 64}, {33, 17, 0}, {1030, 97, 520}};
+  for (const GemmConfig& cfg : all_configs()) {
+    for (const auto& s : shapes) {
+      for (int t = 0; t < 4; ++t) {
+        const int M = s[0], N = s[1], K = s[2];
+        const bool ta = t & 1, tb = t & 2;
+        Mat A(ta ? K : M, ta ? M : K, (ta ? M : K) + 1, rng);
+        Mat B(tb ? N : K, tb ? K : N, (tb ? K : N) + 2, rng);
+        Mat C(M, N, N + 3, rng, kSentinel), R = C;
+        sgemm_reference(ta, tb, M, N, K, 1.0f, A.data(), A.ld, B.data(), B.ld, 0.5f, R.data(), R.ld);
+        const std::vector<float> expect = R.dense();
+        Probe probe(M, N, C.ld, expect.data());
+        GemmEpilogue epi{&Probe::fn, &probe};
+        sgemm(pool, cfg, ta, tb, M, N, K, 1.0f, A.data(), A.ld, B.data(), B.ld, 0.5f, C.data(), C.ld, &epi);
+        const std::string what = config_name(cfg) + " M=" + std::to_string(M) + " N=" +
+                                 std::to_string(N) + " K=" + std::to_string(K) + " t=" + std::to_string(t);
+        CHECK_MSG(probe.out_of_range == 0, what << ": block outside C");
+        CHECK_MSG(probe.not_final == 0, what << ": " << probe.not_final << " elements not final");
+        for (const auto& v : probe.visits) CHECK_MSG(v == 1, what << ": an element visited " << v << " times");
+        std::vector<float> got = C.dense();
+        for (float& x : got) x *= 0.5f;
+        CHECK_CLOSE(got.data(), expect.data(), got.size(), 1e-5);
+      }
+    }
+  }
+}
+
+AF_TEST("gemm: nested calls from a parallel region (attention-head shapes)") {
+  // qkv [T, 3*D] with D = 768: per head, Q K^T (128x128x64, NT) and P V (128x64x128, NN),
+  // plus the backward shapes (TN), each head from inside parallel_for.
+  const int L = 128, D = 768, Dh = 64, H = 12, ld = 3 * D;
+  ThreadPool pool(2);
+  std::mt19937 rng(3);
+  Mat qkv(L, ld, ld, rng), P(H * L, L, L, rng);
+  for (const GemmConfig& cfg : all_configs()) {
+    std::vector<float> S(size_t(H) * L * L, kNaN), O(size_t(H) * L * Dh, kNaN), G(size_t(H) * L * Dh, kNaN);
+    std::atomic<int> nested{0};
+    pool.parallel_for(H, 1, [&](int, size_t h0, size_t h1) {
+      for (size_t h = h0; h < h1; ++h) {
+        if (ThreadPool::in_parallel_region()) nested++;
+        const float* q = qkv.data() + h * Dh;
+        const float* k = q + D;
+        const float* v = q + 2 * D;
+        sgemm(pool, cfg, false, true, L, L, Dh, 0.125f, q, ld, k, ld, 0.0f, S.data() + h * L * L, L);
+        sgemm(pool, cfg, false, false, L, Dh, L, 1.0f, P.data() + h * L * L, L, v, ld, 0.0f, O.data() + h * L * Dh, Dh);
+        sgemm(pool, cfg, true, false, L, Dh, L, 1.0f, P.data() + h * L * L, L, q, ld, 0.0f, G.data() + h * L * Dh, Dh);
+      }
+    });
+    CHECK(nested == H);
+    for (int h = 0; h < H; ++h) {
+      std::vector<float> s(L * L), o(L * Dh), g(L * Dh);
+      const float* q = qkv.data() + h * Dh;
+      sgemm_reference(false, true, L, L, Dh, 0.125f, q, ld, q + D, ld, 0.0f, s.data(), L);
+      sgemm_reference(false, false, L, Dh, L, 1.0f, P.data() + h * L * L, L, q + 2 * D, ld, 0.0f, o.data(), Dh);
+      sgemm_reference(true, false, L, Dh, L, 1.0f, P.data() + h * L * L, L, q, ld, 0.0f, g.data(), Dh);
+      CHECK_CLOSE(S.data() + h * L * L, s.data(), s.size(), 1e-5);
+      CHECK_CLOSE(O.data() + h * L * Dh, o.data(), o.size(), 1e-5);
+      CHECK_CLOSE(G.data() + h * L * Dh, g.data(), g.size(), 1e-5);
+    }
+  }
+}
+
+AF_TEST("gemm: builtin results are bit-identical for 1 and 2 threads") {
+  ThreadPool one(1), two(2);
+  std::mt19937 rng(21);
+  const int shapes[][3] = {{1024, 768, 768}, {515, 1000, 600}, {8, 3000, 300}, {3000, 9, 300}, {129, 130, 131}};
+  for (const GemmConfig& cfg : all_configs()) {
+    if (cfg.provider != GemmProvider::Builtin) continue;
+    for (const auto& s : shapes)
+      for (int t = 0; t < 4; ++t) {
+        const int M = s[0], N = s[1], K = s[2];
+        const bool ta = t & 1, tb = t & 2;
+        Mat A(ta ? K : M, ta ? M : K, ta ? M : K, rng), B(tb ? N : K, tb ? K : N, tb ? K : N, rng);
+        Mat C1(M, N, N, rng), C2 = C1;
+        sgemm(one, cfg, ta, tb, M, N, K, 0.5f, A.data(), A.ld, B.data(), B.ld, -2.0f, C1.data(), N);
+        sgemm(two, cfg, ta, tb, M, N, K, 0.5f, A.data(), A.ld, B.data(), B.ld, -2.0f, C2.data(), N);
+        CHECK_MSG(std::memcmp(C1.data(), C2.data(), sizeof(float) * size_t(M) * N) == 0,
+                  config_name(cfg) << " M=" << M << " N=" << N << " K=" << K << " t=" << t << ": results differ");
+      }
+  }
+}
+
+AF_TEST("gemm: invalid arguments throw InvalidArgument") {
+  ThreadPool pool(1);
+  std::vector<float> a(64, 1.0f), b(64, 1.0f), c(64, 0.0f);
+  const GemmConfig cfg{};
+  using af::ErrorCode;
+  CHECK_THROWS_CODE(sgemm(pool, cfg, false, false, -1, 4, 4, 1, a.data(), 4, b.data(), 4, 0, c.data(), 4), ErrorCode::InvalidArgument);
+  CHECK_THROWS_CODE(sgemm(pool, cfg, false, false, 4, -1, 4, 1, a.data(), 4, b.data(), 4, 0, c.data(), 4), ErrorCode::InvalidArgument);
+  CHECK_THROWS_CODE(sgemm(pool, cfg, false, false, 4, 4, -1, 1, a.data(), 4, b.data(), 4, 0, c.data(), 4), ErrorCode::InvalidArgument);
+  CHECK_THROWS_CODE(sgemm(pool, cfg, false, false, 4, 4, 8, 1, a.data(), 4, b.data(), 4, 0, c.data(), 4), ErrorCode::InvalidArgument);   // lda < K
+  CHECK_THROWS_CODE(sgemm(pool, cfg, true, false, 8, 4, 4, 1, a.data(), 4, b.data(), 4, 0, c.data(), 8), ErrorCode::InvalidArgument);    // lda < M (A^T)
+  CHECK_THROWS_CODE(sgemm(pool, cfg, false, false, 4, 8, 4, 1, a.data(), 4, b.data(), 4, 0, c.data(), 8), ErrorCode::InvalidArgument);   // ldb < N
+  CHECK_THROWS_CODE(sgemm(pool, cfg, false, true, 4, 4, 8, 1, a.data(), 8, b.data(), 4, 0, c.data(), 4), ErrorCode::InvalidArgument);    // ldb < K (B^T)
+  CHECK_THROWS_CODE(sgemm(pool, cfg, false, false, 4, 8, 4, 1, a.data(), 4, b.data(), 8, 0, c.data(), 4), ErrorCode::InvalidArgument);   // ldc < N
+  CHECK_THROWS_CODE(sgemm(pool, cfg, false, false, 4, 4, 4, 1, nullptr, 4, b.data(), 4, 0, c.data(), 4), ErrorCode::InvalidArgument);
+  CHECK_THROWS_CODE(sgemm(pool, cfg, false, false, 4, 4, 4, 1, a.data(), 4, b.data(), 4, 0, nullptr, 4), ErrorCode::InvalidArgument);
+  if (!openblas_compiled())
+    CHECK_THROWS_CODE(sgemm(pool, {GemmProvider::OpenBlas, Isa::Scalar}, false, false, 4, 4, 4, 1, a.data(), 4, b.data(), 4, 0, c.data(), 4),
+                      ErrorCode::Unsupported);
+  if (detect_isa() != Isa::Avx512)
+    CHECK_THROWS_CODE(sgemm(pool, {GemmProvider::Builtin, Isa::Avx512}, false, false, 4, 4, 4, 1, a.data(), 4, b.data(), 4, 0, c.data(), 4),
+                      ErrorCode::Unsupported);
+}
