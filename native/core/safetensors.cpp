@@ -306,7 +306,9 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   f.data_start_ = 8 + n;
   f.data_size_ = file_size - f.data_start_;
 
-  // 2. Header text: UTF-8, a JSON object, no duplicate keys.
+  // 2. Header text: UTF-8, a JSON object, no duplicate keys. (The parsed tree costs ~40 bytes
+  //    per JSON value: a hostile 100 MB header of 50M shape entries, which the reference also
+  //    accepts, needs ~2.7 GB and ~11 s. Real headers are a few hundred KB.)
   std::string header(static_cast<size_t>(n), '\0');
   pread_all(f.fd_, header.data(), n, 8, path);
   if (!is_valid_utf8(header)) fail(ErrorCode::InvalidFile, path + ": header is not valid UTF-8");

@@ -153,14 +153,26 @@ inline const float* b_at(const Problem& p, long k, long j) {
   return p.trans_b ? p.B + j * p.ldb + k : p.B + k * p.ldb + j;
 }
 
+// Depth of the k blocks: K split evenly into blocks of at most ks.kc (a multiple of 16, which
+// suits the 16-wide transposing packs). Depends on K only, so every thread count and every
+// path sums each element in the same order.
+int k_block(const KernelSet& ks, int K) {
+  if (K <= 0) return 0;
+  const int blocks = (K + ks.kc - 1) / ks.kc;
+  const int kc = ((K + blocks - 1) / blocks + 15) / 16 * 16;
+  return std::min(kc, K);
+}
+
 // Computes rows [m0, m1) x columns [n0, n1) of C.
 void gemm_range(const KernelSet& ks, const Problem& p, int m0, int m1, int n0, int n1) {
   const int MR = ks.mr, NR = ks.nr, M = m1 - m0, N = n1 - n0, K = p.K;
-  // Even mc blocks (whole tiles) so the last block is not a sliver.
-  const int m_blocks = (M + ks.mc - 1) / ks.mc;
+  const int kc_max = k_block(ks, K);
+  // A block of about ks.mc x ks.kc floats (the L2 budget); even blocks of whole tiles so the
+  // last one is not a sliver.
+  const int mc_budget = std::max(MR, int(long(ks.mc) * ks.kc / kc_max) / MR * MR);
+  const int m_blocks = (M + mc_budget - 1) / mc_budget;
   const int mc_max = ((M + m_blocks - 1) / m_blocks + MR - 1) / MR * MR;
   const int nc_max = std::min(ks.nc, (N + NR - 1) / NR * NR);
-  const int kc_max = std::min(ks.kc, K);
 
   ArenaLease lease;
   float* abuf = nullptr;

@@ -9,10 +9,6 @@
 
 namespace af::cpu::gemm_detail {
 
-// gemm_scalar.cpp (baseline code, safe to call from here)
-void pack_a_ref(int MR, bool trans_a, int m, int k, const float* A, long lda, float* dst);
-void pack_b_ref(int NR, bool trans_b, int k, int n, const float* B, long ldb, float* dst);
-
 namespace {
 
 constexpr int MR = 6;

@@ -7,6 +7,8 @@
 #if defined(__x86_64__) && defined(__AVX512F__)
 #include <immintrin.h>
 
+#include <type_traits>
+
 namespace af::cpu::gemm_detail {
 namespace {
 
@@ -34,9 +36,14 @@ template <int MR_, int NV_, bool kMaskB>
 void kernel_tile(int kc, const float* a, long a_rs, long a_cs, const float* b, long b_rs,
                  float* c, long ldc, int nr, float alpha, float beta) {
   const __mmask16 last = lanes(nr - (NV_ - 1) * 16);
-  // Warm the C tile while the first k steps run (it is read or written at the end).
-  for (int i = 0; i < MR_; ++i)
-    for (int v = 0; v < NV_; ++v) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + v * 16), _MM_HINT_T0);
+  // The C tile is needed only at the end. Ask for it in L2 now (it may come from memory), and
+  // in L1 a little before the end: pulled into L1 now, the A and B streams would evict it.
+  auto prefetch_c = [&](auto hint_tag) {
+    constexpr auto hint = decltype(hint_tag)::value;
+    for (int i = 0; i < MR_; ++i)
+      for (int v = 0; v < NV_; ++v) _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + v * 16), hint);
+  };
+  prefetch_c(std::integral_constant<_mm_hint, _MM_HINT_T1>{});
 
   __m512 acc[MR_][NV_];
 #pragma GCC unroll 16
@@ -44,22 +51,28 @@ void kernel_tile(int kc, const float* a, long a_rs, long a_cs, const float* b, l
 #pragma GCC unroll 4
     for (int v = 0; v < NV_; ++v) acc[i][v] = _mm512_setzero_ps();
 
+  auto steps = [&](int n) {
 #pragma GCC unroll 2
-  for (int k = 0; k < kc; ++k) {
-    __m512 bv[NV_];
+    for (int k = 0; k < n; ++k) {
+      __m512 bv[NV_];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV_; ++v)
-      bv[v] = (kMaskB && v == NV_ - 1) ? _mm512_maskz_loadu_ps(last, b + v * 16)
-                                       : _mm512_loadu_ps(b + v * 16);
+      for (int v = 0; v < NV_; ++v)
+        bv[v] = (kMaskB && v == NV_ - 1) ? _mm512_maskz_loadu_ps(last, b + v * 16)
+                                         : _mm512_loadu_ps(b + v * 16);
 #pragma GCC unroll 16
-    for (int i = 0; i < MR_; ++i) {
-      const __m512 ai = _mm512_set1_ps(a[i * a_rs]);
+      for (int i = 0; i < MR_; ++i) {
+        const __m512 ai = _mm512_set1_ps(a[i * a_rs]);
 #pragma GCC unroll 4
-      for (int v = 0; v < NV_; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+        for (int v = 0; v < NV_; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+      }
+      a += a_cs;
+      b += b_rs;
     }
-    a += a_cs;
-    b += b_rs;
-  }
+  };
+  constexpr int kTail = 24;  // k steps (~300 cycles) left when C is pulled into L1
+  if (kc > kTail) steps(kc - kTail);
+  prefetch_c(std::integral_constant<_mm_hint, _MM_HINT_T0>{});
+  steps(kc > kTail ? kTail : kc);
 
   // C = alpha * acc + beta * C; beta == 0 never reads C (it may hold NaN).
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
@@ -114,11 +127,14 @@ void kernel(int kc, const float* a, long a_rs, long a_cs, const float* b, long b
 
 // ---- packing ----
 
-// In-register transpose of 16 rows of 16 floats.
-// (GCC 12's AVX-512 shuffle intrinsics trip a false -Wuninitialized, GCC bug 105593.)
+// GCC 12's AVX-512 shuffle intrinsics trip a false -W(maybe-)uninitialized wherever they are
+// inlined (GCC bug 105593), so the whole packing section mutes it.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
-void transpose16(__m512 r[16]) {
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+// In-register transpose of 16 rows of 16 floats. Always inlined so r[] stays in registers.
+__attribute__((always_inline)) inline void transpose16(__m512 r[16]) {
   __m512 t[16];
   for (int i = 0; i < 16; i += 2) {  // interleave pairs of rows (32-bit)
     t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
@@ -132,25 +148,52 @@ void transpose16(__m512 r[16]) {
     r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
     r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
   }
-  // Now r[4q + s] holds, in 128-bit lane L, elements (4q..4q+3, 4L + s). Gather the lanes.
+  // Now r[4q + s] holds, in 128-bit lane L, rows 4q..4q+3 of column 4L + s. Gather the lanes.
   for (int s = 0; s < 4; ++s) {
-    const __m512 x0 = _mm512_shuffle_f32x4(r[s], r[4 + s], 0x88);       // lanes 0,2 | 0,2
-    const __m512 x1 = _mm512_shuffle_f32x4(r[s], r[4 + s], 0xDD);       // lanes 1,3 | 1,3
+    const __m512 x0 = _mm512_shuffle_f32x4(r[s], r[4 + s], 0x88);  // lanes 0,2 | 0,2
+    const __m512 x1 = _mm512_shuffle_f32x4(r[s], r[4 + s], 0xDD);  // lanes 1,3 | 1,3
     const __m512 x2 = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0x88);
     const __m512 x3 = _mm512_shuffle_f32x4(r[8 + s], r[12 + s], 0xDD);
-    t[s] = _mm512_shuffle_f32x4(x0, x2, 0x88);       // lane 0 -> columns s
-    t[8 + s] = _mm512_shuffle_f32x4(x0, x2, 0xDD);   // lane 2 -> columns 8 + s
-    t[4 + s] = _mm512_shuffle_f32x4(x1, x3, 0x88);   // lane 1 -> columns 4 + s
-    t[12 + s] = _mm512_shuffle_f32x4(x1, x3, 0xDD);  // lane 3 -> columns 12 + s
+    t[s] = _mm512_shuffle_f32x4(x0, x2, 0x88);       // column s
+    t[8 + s] = _mm512_shuffle_f32x4(x0, x2, 0xDD);   // column 8 + s
+    t[4 + s] = _mm512_shuffle_f32x4(x1, x3, 0x88);   // column 4 + s
+    t[12 + s] = _mm512_shuffle_f32x4(x1, x3, 0xDD);  // column 12 + s
   }
   for (int i = 0; i < 16; ++i) r[i] = t[i];
 }
-#pragma GCC diagnostic pop
+
+// Transpose of 8 rows of 16 floats into 8 vectors, vector j = columns 2j and 2j + 1 (8 floats
+// each): exactly 16 k-steps of an 8-row A panel, ready for contiguous stores.
+__attribute__((always_inline)) inline void transpose8x16(__m512 r[8]) {
+  __m512 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int q = 0; q < 2; ++q) {  // u[4q + s] lane L: rows 4q..4q+3 of column 4L + s
+    const __m512d a0 = _mm512_castps_pd(t[4 * q]), a1 = _mm512_castps_pd(t[4 * q + 1]);
+    const __m512d a2 = _mm512_castps_pd(t[4 * q + 2]), a3 = _mm512_castps_pd(t[4 * q + 3]);
+    u[4 * q] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+    u[4 * q + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+    u[4 * q + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+    u[4 * q + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+  }
+  for (int s = 0; s < 4; ++s) {  // t[s]: lanes 0,1 of u[s] | u[4+s]; t[4+s]: lanes 2,3
+    t[s] = _mm512_shuffle_f32x4(u[s], u[4 + s], 0x44);
+    t[4 + s] = _mm512_shuffle_f32x4(u[s], u[4 + s], 0xEE);
+  }
+  for (int h = 0; h < 2; ++h)      // h: lanes L = 0,1 (t[0..3]) or 2,3 (t[4..7])
+    for (int s = 0; s < 4; s += 2) {  // columns 4L + s, 4L + s + 1
+      r[4 * h + s / 2] = _mm512_shuffle_f32x4(t[4 * h + s], t[4 * h + s + 1], 0x88);      // L = 2h
+      r[4 * h + 2 + s / 2] = _mm512_shuffle_f32x4(t[4 * h + s], t[4 * h + s + 1], 0xDD);  // L = 2h+1
+    }
+}
 
 // Writes the transpose of src[rows x cols] (rows, cols <= 16, row stride ld) to dst: dst row
 // c (stride dst_ld) gets `width` floats, column c of src zero padded past `rows`.
-void transpose_block(const float* src, long ld, int rows, int cols, float* dst, long dst_ld,
-                     int width) {
+__attribute__((always_inline)) inline void transpose_block(const float* src, long ld, int rows,
+                                                           int cols, float* dst, long dst_ld,
+                                                           int width) {
   const __mmask16 cm = lanes(cols), wm = lanes(width);
   __m512 r[16];
   for (int i = 0; i < 16; ++i)
@@ -159,16 +202,46 @@ void transpose_block(const float* src, long ld, int rows, int cols, float* dst, 
   for (int j = 0; j < cols; ++j) _mm512_mask_storeu_ps(dst + j * dst_ld, wm, r[j]);
 }
 
+// One 8-row panel of A (rows along k in memory) -> [k][8].
+void pack_a_panel8(int mr, int k, const float* src, long lda, float* dst) {
+  int p = 0;
+  if (mr == 8) {
+    for (; p + 16 <= k; p += 16) {
+      __m512 r[8];
+      for (int i = 0; i < 8; ++i) r[i] = _mm512_loadu_ps(src + i * lda + p);
+      transpose8x16(r);
+      for (int j = 0; j < 8; ++j) _mm512_storeu_ps(dst + long(p) * 8 + j * 16, r[j]);  // panels of odd k are not 64-byte aligned
+    }
+  }
+  for (; p < k; p += 16) {  // short rows or a k tail
+    const int cols = k - p < 16 ? k - p : 16;
+    const __mmask16 cm = lanes(cols);
+    __m512 r[8];
+    for (int i = 0; i < 8; ++i)
+      r[i] = i < mr ? _mm512_maskz_loadu_ps(cm, src + i * lda + p) : _mm512_setzero_ps();
+    transpose8x16(r);
+    for (int j = 0; 2 * j < cols; ++j)  // vector j holds k steps 2j, 2j + 1
+      _mm512_mask_storeu_ps(dst + long(p) * 8 + j * 16, lanes(8 * (cols - 2 * j)), r[j]);
+  }
+}
+
 void pack_a(bool trans_a, int m, int k, const float* A, long lda, float* dst) {
-  for (int i0 = 0; i0 < m; i0 += MR, dst += long(k) * MR) {
+  if (trans_a) {  // op(A) columns are A rows: walk each A row once, MR floats to every panel
+    const long panel = long(k) * MR;
+    for (int p = 0; p < k; ++p) {
+      const float* src = A + p * lda;
+      for (int i0 = 0; i0 < m; i0 += MR)
+        _mm512_mask_storeu_ps(dst + (i0 / MR) * panel + p * MR, lanes(MR),
+                              _mm512_maskz_loadu_ps(lanes(m - i0), src + i0));
+    }
+    return;
+  }
+  for (int i0 = 0; i0 < m; i0 += MR, dst += long(k) * MR) {  // A rows run along k: transpose
     const int mr = m - i0 < MR ? m - i0 : MR;
-    if (trans_a) {  // rows of the panel are contiguous in A: copy MR floats per k
-      const __mmask16 mm = lanes(mr);
-      const float* src = A + i0;
-      for (int p = 0; p < k; ++p)
-        _mm512_mask_storeu_ps(dst + p * MR, lanes(MR), _mm512_maskz_loadu_ps(mm, src + p * lda));
-    } else {  // A rows run along k: transpose 16-wide k blocks
-      const float* src = A + long(i0) * lda;
+    const float* src = A + long(i0) * lda;
+    if (MR == 8) {
+      pack_a_panel8(mr, k, src, lda, dst);
+    } else {
       for (int p = 0; p < k; p += 16)
         transpose_block(src + p, lda, mr, k - p < 16 ? k - p : 16, dst + long(p) * MR, MR, MR);
     }
@@ -176,30 +249,44 @@ void pack_a(bool trans_a, int m, int k, const float* A, long lda, float* dst) {
 }
 
 void pack_b(bool trans_b, int k, int n, const float* B, long ldb, float* dst) {
-  for (int j0 = 0; j0 < n; j0 += NR, dst += long(k) * NR) {
-    const int nr = n - j0 < NR ? n - j0 : NR;
-    if (!trans_b) {  // B rows are contiguous along n: copy NR floats per k
-      const float* src = B + j0;
-      for (int p = 0; p < k; ++p)
+  if (!trans_b) {  // B rows run along n: walk each row once, NR floats to every panel
+    const long panel = long(k) * NR;
+    for (int p = 0; p < k; ++p) {
+      const float* src = B + p * ldb;
+      for (int j0 = 0; j0 < n; j0 += NR)
         for (int v = 0; v < NV; ++v)
-          _mm512_store_ps(dst + p * NR + v * 16,
-                          _mm512_maskz_loadu_ps(lanes(nr - v * 16), src + p * ldb + v * 16));
-    } else {  // column j of op(B) is row j of B: transpose 16 x 16 blocks
-      for (int v = 0; v < NV; ++v) {
-        const int rows = nr - v * 16;
-        const float* src = B + long(j0 + v * 16) * ldb;
-        for (int p = 0; p < k; p += 16) {
-          const int cols = k - p < 16 ? k - p : 16;
-          if (rows > 0) {
-            transpose_block(src + p, ldb, rows < 16 ? rows : 16, cols, dst + long(p) * NR + v * 16, NR, 16);
-          } else {
-            for (int q = 0; q < cols; ++q) _mm512_store_ps(dst + long(p + q) * NR + v * 16, _mm512_setzero_ps());
-          }
+          _mm512_store_ps(dst + (j0 / NR) * panel + p * NR + v * 16,
+                          _mm512_maskz_loadu_ps(lanes(n - j0 - v * 16), src + j0 + v * 16));
+    }
+    return;
+  }
+  // Column j of op(B) is row j of B: transpose 16 x 16 blocks.
+  for (int j0 = 0; j0 < n; j0 += NR, dst += long(k) * NR) {
+    for (int v = 0; v < NV; ++v) {
+      const int rows = n - j0 - v * 16;  // valid B rows in this 16-column group
+      const float* src = B + long(j0 + v * 16) * ldb;
+      float* d = dst + v * 16;
+      int p = 0;
+      if (rows >= 16) {
+        for (; p + 16 <= k; p += 16) {  // full blocks: plain loads and aligned stores
+          __m512 r[16];
+          for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * ldb + p);
+          transpose16(r);
+          for (int j = 0; j < 16; ++j) _mm512_store_ps(d + long(p + j) * NR, r[j]);
         }
+      }
+      for (; p < k; p += 16) {
+        const int cols = k - p < 16 ? k - p : 16;
+        if (rows > 0)
+          transpose_block(src + p, ldb, rows < 16 ? rows : 16, cols, d + long(p) * NR, NR, 16);
+        else
+          for (int q = 0; q < cols; ++q) _mm512_store_ps(d + long(p + q) * NR, _mm512_setzero_ps());
       }
     }
   }
 }
+
+#pragma GCC diagnostic pop
 
 // Blocking: a kc x NR panel of packed B (kc = 256: 48 KiB) is reused by every MR-row tile of
 // an mc-row packed A block (mc x kc = 384 KiB, kept in the 1 MiB L2).

@@ -24,8 +24,9 @@ namespace af::cpu::gemm_detail {
 struct KernelSet {
   const char* name;
   int mr, nr;      // micro-tile: mr rows (broadcast operand A) x nr columns (vector operand B)
-  int kc, mc, nc;  // cache blocking: kc (depth), mc (rows of a packed A block), nc (columns of
-                   // a packed B panel); mc is a multiple of mr, nc of nr
+  int kc, mc, nc;  // cache blocking: kc (largest depth of a k block), mc (rows of a packed A
+                   // block at depth kc; shallower blocks get proportionally more rows), nc
+                   // (columns of a packed B panel); mc is a multiple of mr, nc of nr
 
   // Packs op(A)[m, k] (op(A)(i, k) = trans_a ? A[k * lda + i] : A[i * lda + k]) into
   // ceil(m / mr) zero-padded panels at dst (64-byte aligned).
@@ -41,6 +42,10 @@ struct KernelSet {
 
 // Always available (plain C++, baseline flags).
 const KernelSet& scalar_kernels();
+// The reference packs for any panel width (gemm_scalar.cpp): the scalar set's packs, the
+// fallback of the SIMD sets for cases they do not vectorize, and the oracle of the tests.
+void pack_a_ref(int mr, bool trans_a, int m, int k, const float* A, long lda, float* dst);
+void pack_b_ref(int nr, bool trans_b, int k, int n, const float* B, long ldb, float* dst);
 // Only call these when detect_isa() allows; they return nullptr on non-x86-64 builds.
 const KernelSet* avx2_kernels();
 const KernelSet* avx512_kernels();

@@ -6,9 +6,10 @@
 // The math is written once, below, as templates over a small SIMD traits type `V` that each
 // kernels_*.cpp defines: float vector F, lane mask M, width W; load/store, loadn/storen (the
 // first n lanes; loadn fills the rest with a given value); set1, add, sub, mul, div, fma
-// (a*b+c), neg, abs, copysign, and_bits, min/max (x86 semantics: the second operand is
-// returned when either is NaN), lt/gt/ge, select(m, a, b) (a where m), pow2i (2^n for integral
-// n in [-126, 127]), reduce_add/reduce_max (a fixed order), sqrt_scalar, inf.
+// (a*b+c, fused or not), fma_exact (a*b+c with one rounding), neg, abs, copysign, and_bits,
+// min/max (x86 semantics: the second operand is returned when either is NaN), lt/gt/ge,
+// select(m, a, b) (a where m), pow2i (2^n for integral n in [-126, 127]), reduce_add and
+// reduce_max (in a fixed order), sqrt_scalar, inf.
 //
 // ODR caution (as in gemm_kernels.h): the _avx2/_avx512 files are compiled with wider
 // instruction sets, so everything in this header that they instantiate lives in an anonymous
@@ -71,20 +72,25 @@ namespace {
 namespace kmath {
 
 // GELU(x) = x * Phi(x), Phi the standard normal CDF, in two pieces (coefficients fitted for
-// this library with a weighted least-squares minimax iteration against mpmath; see the
-// report in native/test/test_cpu_ops.cpp for the measured error):
-//   |x| < 1:  Phi(x) = 1/2 + x * A(x^2)                      (A: degree 5, rel. err 7e-10)
-//   |x| >= 1: y = |x|, y * Phi(-y) = exp(-y^2/2) * K(t - 1/2),  t = 1 / (1 + y/4)
-//             (K: degree 8 over y in [1, 16], rel. err 5e-9)
-// so GELU(x) = x - q for x > 0 and -q for x < 0, q = exp(-y^2/2) K. The exponent -y^2/2 is
-// formed in two pieces (y split into 12 + 12 bits) because rounding y^2 alone would cost
-// 2 y^2 ulps of relative error (6e-6 at y = 10). The variable t enters K with little
-// sensitivity, so its rounding does not matter; no x/sqrt(2) is ever rounded.
-constexpr float kGeluA[6] = {0.398942292f,   -0.0664903596f, 0.00997332297f,
-                             -0.00118632999f, 0.000113486378f, -7.65420828e-06f};
-constexpr float kGeluK[9] = {0.377642572f, -0.147388518f, -0.441517651f,
-                             -0.802456319f, -1.00907135f,  -0.845953584f,
-                             -0.350576937f, 0.122433655f,  0.200186908f};
+// this library by an iteratively reweighted least-squares minimax fit against mpmath):
+//   |x| < 3/4:  Phi(x) = 1/2 + x * A(x^2)                        (A: degree 4, rel. err 2e-9)
+//   |x| >= 3/4: y = |x|, y * Phi(-y) = exp(-y^2/2) * K(t - 5/8),  t = 1 / (1 + y/4)
+//               (K: degree 9 over y in [3/4, 16], rel. err 1.1e-8 with its float
+//               coefficients, which were rounded one at a time, refitting the rest)
+// so GELU(x) = x - q for x > 0 and -q for x < 0, q = exp(-y^2/2) K. No x/sqrt(2) is ever
+// rounded, and two roundings that would dominate the error are undone:
+//  - the exponent -y^2/2 is formed in two pieces (y split into 12 + 12 bits): rounding y^2
+//    alone would cost 2 y^2 ulps (6e-6 at y = 10);
+//  - t is corrected for the roundings of 1 + y/4 and of the division (K is ~3x as sensitive
+//    to t as to y near y = 1).
+// The cut at 3/4 keeps the cancellation in 1/2 + x A (x < 0) small.
+constexpr float kGeluA[5] = {0.398942292f, -0.0664902925f, 0.00997234881f, -0.00118128513f,
+                             0.000102940576f};
+constexpr float kGeluK[10] = {0.350479543f, -0.304359257f, -0.854744852f, -1.45148158f,
+                              -1.60820985f, -1.04667461f,  -0.154846206f, 0.321352869f,
+                              0.1884958f,   -0.0137073463f};
+constexpr float kGeluKShift = 0.625f;
+constexpr float kGeluCut = 0.75f;
 constexpr float kInvSqrt2Pi = 0.398942280f;
 
 // exp(r) = 1 + r + r^2 P(r) on |r| <= ln2/2 (rel. err of the sum ~1e-9).
@@ -94,9 +100,10 @@ constexpr float kLn2Hi = 0.693359375f;      // 10 significant bits: n * kLn2Hi i
 constexpr float kLn2Lo = -2.12194440e-4f;   // ln 2 - kLn2Hi
 constexpr float kRoundMagic = 12582912.0f;  // 1.5 * 2^23: (v + magic) - magic rounds to int
 
-// tanh(x) = x + x^3 T(x^2) for |x| < 0.55 (rel. err of T 4e-8, of tanh ~4e-9).
-constexpr float kTanhT[5] = {-0.333333313f, 0.133331135f, -0.053909447f, 0.0213094819f,
-                             -0.00661037769f};
+// tanh(x) = x + x^3 T(x^2) for |x| < 0.7 (rel. err of T 4e-8, of tanh ~1e-8).
+constexpr float kTanhT[7] = {-0.333333343f, 0.133333281f,  -0.0539665669f, 0.021848388f,
+                             -0.0087356139f, 0.00318395812f, -0.000761303003f};
+constexpr float kTanhCut = 0.7f;
 
 template <class V, int N>
 inline typename V::F horner(typename V::F x, const float (&c)[N]) {
@@ -105,21 +112,35 @@ inline typename V::F horner(typename V::F x, const float (&c)[N]) {
   return p;
 }
 
-// exp(hi + lo) for |lo| << 1, about 1 ulp. Overflows to inf above ~88.72, gives denormals
-// down to ~-103.3 and 0 below; NaN propagates.
+// exp(hi + lo) = (1 + p) * s1 * s2 for |lo| << 1: p is the polynomial part and s1 s2 = 2^n
+// in two factors, so that results in the denormal range (n < -126) stay exact. Callers that
+// multiply the result by something can fold that into (1 + p) and save a rounding.
 template <class V>
-inline typename V::F exp2parts(typename V::F hi, typename V::F lo) {
+struct ExpParts {
+  typename V::F p, s1, s2;
+};
+
+template <class V>
+inline ExpParts<V> exp_parts(typename V::F hi, typename V::F lo) {
   using F = typename V::F;
-  hi = V::max(V::set1(-104.0f), V::min(V::set1(89.0f), hi));  // NaN passes through
+  // Clamped so each 2^n factor stays a normal float: exp(-150) times anything below 1e20 is
+  // 0 in float, exp(89) is inf. NaN passes through (min/max return it).
+  hi = V::max(V::set1(-150.0f), V::min(V::set1(89.0f), hi));
   const F magic = V::set1(kRoundMagic);
   F n = V::sub(V::fma(hi, V::set1(kLog2e), magic), magic);
   F r = V::fma(n, V::set1(-kLn2Hi), hi);
   r = V::fma(n, V::set1(-kLn2Lo), r);
   r = V::add(r, lo);
-  F p = V::add(V::set1(1.0f), V::fma(V::mul(r, r), horner<V>(r, kExpP), r));
-  // 2^n in two factors so that results in the denormal range (n < -126) stay exact.
   F n1 = V::sub(V::fma(n, V::set1(0.5f), magic), magic);
-  return V::mul(V::mul(p, V::pow2i(n1)), V::pow2i(V::sub(n, n1)));
+  return {V::fma(V::mul(r, r), horner<V>(r, kExpP), r), V::pow2i(n1), V::pow2i(V::sub(n, n1))};
+}
+
+// exp(hi + lo), about 1 ulp. Overflows to inf above ~88.72, gives denormals down to ~-103.3
+// and 0 below; NaN propagates.
+template <class V>
+inline typename V::F exp2parts(typename V::F hi, typename V::F lo) {
+  ExpParts<V> e = exp_parts<V>(hi, lo);
+  return V::mul(V::mul(V::add(V::set1(1.0f), e.p), e.s1), e.s2);
 }
 
 template <class V>
@@ -129,37 +150,48 @@ inline typename V::F exp(typename V::F x) {
 
 // exp(-y^2 / 2) for y >= 0 with the square formed exactly: y = yh + yl, yh with 12 bits.
 template <class V>
-inline typename V::F exp_neg_half_square(typename V::F y) {
+inline ExpParts<V> exp_neg_half_square(typename V::F y) {
   using F = typename V::F;
   F yh = V::and_bits(y, 0xFFFFF000u);
   F yl = V::sub(y, yh);
   F sq_hi = V::mul(yh, yh);                 // exact
   F sq_lo = V::mul(yl, V::add(y, yh));      // y^2 - yh^2
-  return exp2parts<V>(V::mul(sq_hi, V::set1(-0.5f)), V::mul(sq_lo, V::set1(-0.5f)));
+  return exp_parts<V>(V::mul(sq_hi, V::set1(-0.5f)), V::mul(sq_lo, V::set1(-0.5f)));
 }
 
 // The pieces both GELU directions share.
 template <class V>
 struct GeluParts {
-  typename V::F small;  // A(x^2)  (valid for |x| < 1)
-  typename V::F q;      // y Phi(-y) = exp(-y^2/2) K   (valid for |x| >= 1)
-  typename V::F e;      // exp(-y^2/2)
-  typename V::F y;      // min(|x|, 16)
+  typename V::F small;   // A(x^2)  (used for |x| < kGeluCut)
+  typename V::F k;       // K: y Phi(-y) = exp(-y^2/2) K  (used for |x| >= kGeluCut)
+  ExpParts<V> e;         // exp(-y^2/2) = (1 + e.p) e.s1 e.s2
+  typename V::F y;       // min(|x|, 16): beyond 16 exp(-y^2/2) is 0 in float, and the
+                         // clamp keeps inf * 0 out of backward
   typename V::M is_small, is_pos;
 };
+
+// (1 + e.p) * v * 2^n with a single rounding where the result is denormal.
+template <class V>
+inline typename V::F exp_times(const ExpParts<V>& e, typename V::F v) {
+  return V::mul(V::mul(V::fma(e.p, v, v), e.s1), e.s2);
+}
 
 template <class V>
 inline GeluParts<V> gelu_parts(typename V::F x) {
   using F = typename V::F;
   GeluParts<V> g;
   g.small = horner<V>(V::mul(x, x), kGeluA);
-  // Beyond 16 exp(-y^2/2) is 0 in float; clamping keeps inf * 0 out of backward.
   g.y = V::min(V::set1(16.0f), V::abs(x));
-  F t = V::div(V::set1(1.0f), V::fma(g.y, V::set1(0.25f), V::set1(1.0f)));
-  F k = horner<V>(V::sub(t, V::set1(0.5f)), kGeluK);
+  const F one = V::set1(1.0f), quarter = V::set1(0.25f);
+  F d = V::fma(g.y, quarter, one);                   // 1 + y/4, rounded
+  F d_err = V::add(V::mul(g.y, quarter), V::sub(one, d));  // (1 + y/4) - d, exact
+  F t = V::div(one, d);
+  F r = V::fma_exact(V::neg(t), d, one);             // 1 - t d, exact
+  // 1 / (d + d_err) = t (1 + r - d_err t) to first order; t - 5/8 is exact for y <= 8.8.
+  F v = V::fma(t, V::fma(V::neg(d_err), t, r), V::sub(t, V::set1(kGeluKShift)));
+  g.k = horner<V>(v, kGeluK);
   g.e = exp_neg_half_square<V>(g.y);
-  g.q = V::mul(g.e, k);
-  g.is_small = V::lt(V::abs(x), V::set1(1.0f));
+  g.is_small = V::lt(V::abs(x), V::set1(kGeluCut));
   g.is_pos = V::gt(x, V::set1(0.0f));
   return g;
 }
@@ -168,20 +200,23 @@ template <class V>
 inline typename V::F gelu(typename V::F x) {
   GeluParts<V> g = gelu_parts<V>(x);
   typename V::F near0 = V::mul(x, V::fma(x, g.small, V::set1(0.5f)));
-  typename V::F far = V::select(g.is_pos, V::sub(x, g.q), V::neg(g.q));
+  typename V::F q = exp_times<V>(g.e, g.k);  // y Phi(-y)
+  typename V::F far = V::select(g.is_pos, V::sub(x, q), V::neg(q));
   return V::select(g.is_small, near0, far);
 }
 
-// GELU'(x) = Phi(x) + x phi(x).
+// GELU'(x) = Phi(x) + x phi(x). Far from 0, with w = exp(-y^2/2) (y/sqrt(2 pi) - K/y):
+// GELU'(x) = 1 + w for x > 0 and -w for x < 0 (the difference is taken before scaling, so
+// denormal results round once).
 template <class V>
 inline typename V::F gelu_grad(typename V::F x) {
   using F = typename V::F;
   GeluParts<V> g = gelu_parts<V>(x);
-  F phi = V::mul(g.e, V::set1(kInvSqrt2Pi));
-  F near0 = V::fma(x, phi, V::fma(x, g.small, V::set1(0.5f)));
-  F tail = V::div(g.q, g.y);  // Phi(-y)
-  F yphi = V::mul(g.y, phi);
-  F far = V::select(g.is_pos, V::add(V::sub(V::set1(1.0f), tail), yphi), V::sub(tail, yphi));
+  const F c = V::set1(kInvSqrt2Pi);
+  F near0 = V::fma(V::mul(x, c), exp_times<V>(g.e, V::set1(1.0f)),
+                   V::fma(x, g.small, V::set1(0.5f)));
+  F w = exp_times<V>(g.e, V::sub(V::mul(g.y, c), V::div(g.k, g.y)));
+  F far = V::select(g.is_pos, V::add(V::set1(1.0f), w), V::neg(w));
   return V::select(g.is_small, near0, far);
 }
 
@@ -196,36 +231,48 @@ inline typename V::F tanh(typename V::F x) {
   F e = exp<V>(V::add(y, y));
   F far = V::sub(V::set1(1.0f), V::div(V::set1(2.0f), V::add(e, V::set1(1.0f))));
   far = V::copysign(far, x);
-  return V::select(V::lt(V::abs(x), V::set1(0.55f)), near0, far);
+  return V::select(V::lt(V::abs(x), V::set1(kTanhCut)), near0, far);
 }
 
-// sigmoid(x) and 1 - sigmoid(x) from e = exp(-|x|) (never overflows).
+// Sigmoid from e = exp(-|x|) (never overflows): with inv = 1 / (1 + e), sigmoid(x) is inv for
+// x >= 0 and e inv for x < 0. Products with e go through exp_times, so that tiny results
+// (x < -87) round once instead of losing bits in a denormal e.
 template <class V>
-inline void sigmoid_pair(typename V::F x, typename V::F* sig, typename V::F* one_minus) {
-  using F = typename V::F;
-  F e = exp<V>(V::neg(V::abs(x)));
-  F inv = V::div(V::set1(1.0f), V::add(V::set1(1.0f), e));
-  F einv = V::mul(e, inv);
-  typename V::M pos = V::ge(x, V::set1(0.0f));
-  *sig = V::select(pos, inv, einv);
-  *one_minus = V::select(pos, einv, inv);
+struct SigmoidParts {
+  ExpParts<V> e;
+  typename V::F inv;
+  typename V::M pos;
+};
+
+template <class V>
+inline SigmoidParts<V> sigmoid_parts(typename V::F x) {
+  SigmoidParts<V> s;
+  s.e = exp_parts<V>(V::neg(V::abs(x)), V::set1(0.0f));
+  typename V::F e = exp_times<V>(s.e, V::set1(1.0f));
+  s.inv = V::div(V::set1(1.0f), V::add(V::set1(1.0f), e));
+  s.pos = V::ge(x, V::set1(0.0f));
+  return s;
 }
 
 // swish(x) = x sigmoid(x); x is clamped below at -200 (result -0) so -inf gives -0, not NaN.
 template <class V>
 inline typename V::F swish(typename V::F x) {
-  typename V::F sig, om;
-  sigmoid_pair<V>(x, &sig, &om);
-  return V::mul(V::max(V::set1(-200.0f), x), sig);
+  SigmoidParts<V> s = sigmoid_parts<V>(x);
+  typename V::F xi = V::mul(V::max(V::set1(-200.0f), x), s.inv);
+  return V::select(s.pos, xi, exp_times<V>(s.e, xi));
 }
 
-// swish'(x) = s (1 + x (1 - s)); x clamped to [-200, 200] (the limits 0 and 1 at +-inf).
+// swish'(x) = sig (1 + x (1 - sig)); x clamped to [-200, 200] (the limits are 0 and 1).
+//   x >= 0: inv (1 + x e inv)        x < 0: e inv (1 + x inv)
 template <class V>
 inline typename V::F swish_grad(typename V::F x) {
-  typename V::F sig, om;
-  sigmoid_pair<V>(x, &sig, &om);
-  typename V::F xc = V::max(V::set1(-200.0f), V::min(V::set1(200.0f), x));
-  return V::mul(sig, V::fma(xc, om, V::set1(1.0f)));
+  using F = typename V::F;
+  SigmoidParts<V> s = sigmoid_parts<V>(x);
+  F xc = V::max(V::set1(-200.0f), V::min(V::set1(200.0f), x));
+  F xinv = V::mul(xc, s.inv);
+  F pos = V::mul(s.inv, V::fma(exp_times<V>(s.e, V::set1(1.0f)), xinv, V::set1(1.0f)));
+  F neg = exp_times<V>(s.e, V::mul(s.inv, V::add(V::set1(1.0f), xinv)));
+  return V::select(s.pos, pos, neg);
 }
 
 template <class V>

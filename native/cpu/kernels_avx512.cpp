@@ -36,6 +36,7 @@ struct V16 {
   static F mul(F a, F b) { return _mm512_mul_ps(a, b); }
   static F div(F a, F b) { return _mm512_div_ps(a, b); }
   static F fma(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+  static F fma_exact(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
   static F neg(F a) { return _mm512_xor_ps(a, _mm512_set1_ps(-0.0f)); }
   static F abs(F a) { return _mm512_andnot_ps(_mm512_set1_ps(-0.0f), a); }
   static F copysign(F mag, F sign) {

@@ -1,5 +1,6 @@
-// The portable kernel table: the generic math of kernels.h on one float at a time. Baseline
-// flags (no FMA), so fma here is a multiply and an add.
+// The portable kernel table: the generic math of kernels.h on one float at a time, built with
+// baseline flags. The x86 path when AVX2 is missing (or forced by tests), and the path on
+// other architectures.
 #include <cmath>
 #include <cstring>
 
@@ -25,7 +26,18 @@ struct Scalar {
   static F sub(F a, F b) { return a - b; }
   static F mul(F a, F b) { return a * b; }
   static F div(F a, F b) { return a / b; }
+  // Fused where the target has the instruction (aarch64, -mfma builds); the x86-64 baseline
+  // has none, so there fma is a multiply and an add, and fma_exact (needed by one error-free
+  // step of GELU) goes through double, where the product of two floats is exact.
+#if defined(__aarch64__) || defined(__FMA__)
+  static F fma(F a, F b, F c) { return std::fma(a, b, c); }
+  static F fma_exact(F a, F b, F c) { return std::fma(a, b, c); }
+#else
   static F fma(F a, F b, F c) { return a * b + c; }
+  static F fma_exact(F a, F b, F c) {
+    return static_cast<float>(static_cast<double>(a) * b + c);
+  }
+#endif
   static F neg(F a) { return -a; }
   static F abs(F a) { return std::fabs(a); }
   static F copysign(F mag, F sign) { return std::copysign(mag, sign); }

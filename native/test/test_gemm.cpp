@@ -12,6 +12,7 @@
 
 #include "../core/errors.h"
 #include "../cpu/gemm.h"
+#include "../cpu/gemm_kernels.h"
 #include "check.h"
 
 using namespace af::cpu;
@@ -332,4 +333,106 @@ AF_TEST("gemm: invalid arguments throw InvalidArgument") {
   if (detect_isa() != Isa::Avx512)
     CHECK_THROWS_CODE(sgemm(pool, {GemmProvider::Builtin, Isa::Avx512}, false, false, 4, 4, 4, 1, a.data(), 4, b.data(), 4, 0, c.data(), 4),
                       ErrorCode::Unsupported);
+}
+
+namespace {
+
+using af::cpu::gemm_detail::KernelSet;
+
+// The kernel sets this CPU can run.
+std::vector<const KernelSet*> all_kernel_sets() {
+  std::vector<const KernelSet*> out = {&af::cpu::gemm_detail::scalar_kernels()};
+  const int best = static_cast<int>(detect_isa());
+  if (best >= static_cast<int>(Isa::Avx2)) out.push_back(af::cpu::gemm_detail::avx2_kernels());
+  if (best >= static_cast<int>(Isa::Avx512)) out.push_back(af::cpu::gemm_detail::avx512_kernels());
+  return out;
+}
+
+// A 64-byte aligned float buffer with a guard zone after `n` floats.
+struct Aligned {
+  std::vector<float> raw;
+  float* p;
+  size_t n;
+  explicit Aligned(size_t n_, float fill = kSentinel) : raw(n_ + 64, fill), n(n_) {
+    p = raw.data() + (16 - (reinterpret_cast<uintptr_t>(raw.data()) / 4) % 16) % 16;
+  }
+  bool guard_intact() const {
+    for (const float* g = p + n; g < raw.data() + raw.size(); ++g)
+      if (*g != kSentinel) return false;
+    return true;
+  }
+};
+
+}  // namespace
+
+AF_TEST("gemm kernels: SIMD packs equal the reference packs") {
+  std::mt19937 rng(17);
+  for (const KernelSet* ks : all_kernel_sets()) {
+    const int MR = ks->mr, NR = ks->nr;
+    for (bool trans : {false, true}) {
+      for (int k : {1, 7, 15, 16, 17, 33, 100}) {
+        for (int m : {1, MR - 1, MR, MR + 1, 2 * MR + 3, 37}) {
+          if (m < 1) continue;
+          Mat A(trans ? k : m, trans ? m : k, (trans ? m : k) + 3, rng);
+          const size_t size = size_t((m + MR - 1) / MR) * MR * k;
+          Aligned got(size), want(size);
+          ks->pack_a(trans, m, k, A.data(), A.ld, got.p);
+          af::cpu::gemm_detail::pack_a_ref(MR, trans, m, k, A.data(), A.ld, want.p);
+          CHECK_MSG(std::memcmp(got.p, want.p, size * sizeof(float)) == 0,
+                    ks->name << " pack_a trans=" << trans << " m=" << m << " k=" << k);
+          CHECK_MSG(got.guard_intact(), ks->name << " pack_a wrote past its panels");
+        }
+        for (int n : {1, 15, 16, 17, NR - 1, NR, NR + 1, 2 * NR + 5, 33}) {
+          Mat B(trans ? n : k, trans ? k : n, (trans ? k : n) + 3, rng);
+          const size_t size = size_t((n + NR - 1) / NR) * NR * k;
+          Aligned got(size), want(size);
+          ks->pack_b(trans, k, n, B.data(), B.ld, got.p);
+          af::cpu::gemm_detail::pack_b_ref(NR, trans, k, n, B.data(), B.ld, want.p);
+          CHECK_MSG(std::memcmp(got.p, want.p, size * sizeof(float)) == 0,
+                    ks->name << " pack_b trans=" << trans << " n=" << n << " k=" << k);
+          CHECK_MSG(got.guard_intact(), ks->name << " pack_b wrote past its panels");
+        }
+      }
+    }
+  }
+}
+
+AF_TEST("gemm kernels: every tile size, packed and in place, bit-identical and correct") {
+  std::mt19937 rng(23);
+  for (const KernelSet* ks : all_kernel_sets()) {
+    const int MR = ks->mr, NR = ks->nr;
+    for (int kc : {0, 1, 5, 64, 301}) {
+      for (int mr = 1; mr <= MR; ++mr) {
+        for (int nr : {1, 7, 8, 9, 15, 16, 17, NR - 1, NR}) {
+          if (nr < 1 || nr > NR) continue;
+          for (float beta : {0.0f, 1.5f}) {
+            // op(A) [mr, kc] stored row-major (lda) and transposed (ldat); B [kc, nr] (ldb).
+            Mat A(mr, kc, kc + 2, rng), At(kc, mr, mr + 2, rng), B(kc, nr, nr + 1, rng);
+            for (int i = 0; i < mr; ++i)
+              for (int p = 0; p < kc; ++p) At.v[size_t(p) * At.ld + i] = A.v[size_t(i) * A.ld + p];
+            Aligned ap(size_t(MR) * kc + 1), bp(size_t(NR) * kc + 1);
+            af::cpu::gemm_detail::pack_a_ref(MR, false, mr, kc, A.data(), A.ld, ap.p);
+            af::cpu::gemm_detail::pack_b_ref(NR, false, kc, nr, B.data(), B.ld, bp.p);
+            Mat C0(mr, nr, nr + 4, rng, kSentinel);
+            if (beta == 0.0f) C0.fill_values(kNaN);
+            Mat R = C0;
+            sgemm_reference(false, false, mr, nr, kc, 0.75f, A.data(), A.ld, B.data(), B.ld, beta, R.data(), R.ld);
+            const std::string what = std::string(ks->name) + " mr=" + std::to_string(mr) + " nr=" +
+                                     std::to_string(nr) + " kc=" + std::to_string(kc) + " beta=" + std::to_string(beta);
+            // Packed A and B; A in place (both layouts) with B in place.
+            Mat C1 = C0, C2 = C0, C3 = C0;
+            ks->kernel(kc, ap.p, 1, MR, bp.p, NR, true, C1.data(), C1.ld, mr, nr, 0.75f, beta);
+            ks->kernel(kc, A.data(), A.ld, 1, B.data(), B.ld, false, C2.data(), C2.ld, mr, nr, 0.75f, beta);
+            ks->kernel(kc, At.data(), 1, At.ld, B.data(), B.ld, false, C3.data(), C3.ld, mr, nr, 0.75f, beta);
+            CHECK_MSG(C1.v == C2.v && C1.v == C3.v, what << ": packed and in-place results differ");
+            const std::vector<float> got = C1.dense(), want = R.dense();
+            const double err = af::test::max_rel_error(got.data(), want.data(), got.size());
+            CHECK_MSG(err <= 1e-5, what << ": max rel error " << err);
+            for (int i = 0; i < mr; ++i)
+              for (int j = nr; j < C1.ld; ++j) CHECK_MSG(C1.v[size_t(i) * C1.ld + j] == kSentinel, what << ": wrote C padding");
+          }
+        }
+      }
+    }
+  }
 }
