@@ -2,14 +2,14 @@
 // T=1024) for each instruction set and thread count, next to the GEMMs of one BERT layer
 // measured in the same run (the reference these ops must stay small against).
 //
-// Standalone, not part of the build. From the repository root:
-//   F="-std=c++17 -O3 $(pkg-config --cflags openblas) -DAF_HAVE_OPENBLAS=1"
-//   A2="-mavx2 -mfma -mf16c"; A5="-mavx512f -mavx512vl -mavx512bw -mavx512dq $A2"
-//   g++ $F -c native/cpu/kernels_avx2.cpp -o /tmp/k2.o $A2
-//   g++ $F -c native/cpu/kernels_avx512.cpp -o /tmp/k5.o $A5      (and gemm_*_avx*.cpp alike)
-//   S="native/cpu/{cpu_backend,ops_*,kernels_scalar,thread_pool,gemm}.cpp"
-//   eval g++ $F bench/ops_bench.cpp $S /tmp/k2.o /tmp/k5.o -o /tmp/ops_bench
-//       $(pkg-config --libs openblas) -lpthread   (on the same line)
+// Standalone, not part of the build. From the repository root (bash), with the build's
+// per-file instruction-set flags:
+//   mkdir -p /tmp/ob && for f in native/cpu/*.cpp bench/ops_bench.cpp; do fl=""
+//     case $f in *_avx2.cpp) fl="-mavx2 -mfma -mf16c";;
+//       *_avx512.cpp) fl="-mavx512f -mavx512vl -mavx512bw -mavx512dq -mavx2 -mfma -mf16c";; esac
+//     g++ -std=c++17 -O3 $(pkg-config --cflags openblas) -DAF_HAVE_OPENBLAS=1 $fl -c $f
+//       -o /tmp/ob/$(basename $f .cpp).o; done     (the g++ command on one line)
+//   g++ /tmp/ob/*.o -o /tmp/ops_bench $(pkg-config --libs openblas) -lpthread
 //   /tmp/ops_bench [reps]
 #include <algorithm>
 #include <chrono>
@@ -40,18 +40,18 @@ std::vector<float> rnd(size_t n, unsigned seed, float scale = 1.0f) {
   return v;
 }
 
-// Median wall time of `reps` runs (after one warm-up), in milliseconds.
+// Fastest of `reps` runs (after one warm-up), in milliseconds: the least disturbed estimate
+// on a shared machine.
 double time_ms(int reps, const std::function<void()>& fn) {
   fn();
-  std::vector<double> t;
+  double best = 1e300;
   for (int i = 0; i < reps; ++i) {
     auto a = std::chrono::steady_clock::now();
     fn();
     auto b = std::chrono::steady_clock::now();
-    t.push_back(std::chrono::duration<double, std::milli>(b - a).count());
+    best = std::min(best, std::chrono::duration<double, std::milli>(b - a).count());
   }
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+  return best;
 }
 
 struct Buffers {
@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
   const int reps = argc > 1 ? std::atoi(argv[1]) : 15;
   Buffers m;
   const DropoutSpec drop{0.1f, 42, 0};
-  std::printf("ops at BERT-base shapes (B=%d L=%d D=%d H=%d F=%d), median of %d runs, ms\n", B, L,
+  std::printf("ops at BERT-base shapes (B=%d L=%d D=%d H=%d F=%d), fastest of %d runs, ms\n", B, L,
               D, H, F, reps);
 
   struct Op {
@@ -113,7 +113,8 @@ int main(int argc, char** argv) {
       {"cross-entropy fwd [128,V]", [&](CpuBackend& be) { be.cross_entropy_forward(m.losses.data(), m.lprobs.data(), m.logits.data(), m.labels.data(), 128, V); }},
       {"linear bias db [T,F] (colsum)", [&](CpuBackend& be) { be.linear_backward(nullptr, nullptr, m.b1.data(), m.gh.data(), nullptr, nullptr, T, D, F, false); }},
       {"FFN-up GEMM only", [&](CpuBackend& be) { be.linear_forward(m.h2.data(), nullptr, m.x.data(), m.W1.data(), nullptr, T, D, F, Activation::None); }},
-      {"FFN-up + bias + GELU fused", [&](CpuBackend& be) { be.linear_forward(m.h2.data(), m.gh.data(), m.x.data(), m.W1.data(), m.b1.data(), T, D, F, Activation::Gelu); }},
+      {"FFN-up + bias + GELU (train)", [&](CpuBackend& be) { be.linear_forward(m.h2.data(), m.gh.data(), m.x.data(), m.W1.data(), m.b1.data(), T, D, F, Activation::Gelu); }},
+      {"FFN-up + bias + GELU (infer)", [&](CpuBackend& be) { be.linear_forward(m.h2.data(), nullptr, m.x.data(), m.W1.data(), m.b1.data(), T, D, F, Activation::Gelu); }},
   };
   // The GEMMs of one BERT layer forward: QKV, attention output, FFN up, FFN down.
   auto layer_gemms = [&](CpuBackend& be) {

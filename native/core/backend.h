@@ -126,6 +126,41 @@ class Backend {
   // dlogits [N,C] = scale * (probs - onehot(labels)), assigned.
   virtual void cross_entropy_backward(float* dlogits, const float* probs, const int32_t* labels,
                                       int N, int C, float scale) = 0;
+
+  // ---- AdapterFusion attention over N adapters (DESIGN.md §2): rows of [T,N] ----
+  // probs = softmax(dropout(scores + row_bias) * inv_temperature) per row. row_bias [T] may be
+  // null. Dropout acts on the raw scores (dropped -> 0, kept scaled), as AdapterHub's does.
+  virtual void fusion_softmax_forward(float* probs, const float* scores, const float* row_bias,
+                                      int T, int N, float inv_temperature, DropoutSpec dropout) = 0;
+  // dscores [T,N] assigned: the gradient w.r.t. (scores + row_bias); drow_bias [T] (nullable)
+  // assigned: its row sums.
+  virtual void fusion_softmax_backward(float* dscores, float* drow_bias, const float* dprobs,
+                                       const float* probs, int T, int N, float inv_temperature,
+                                       DropoutSpec dropout) = 0;
+  // Column blocks of [T,R]: block n is columns [offsets[n], offsets[n+1]); offsets is N+1
+  // int32 device values with offsets[0] = 0 and offsets[N] = R.
+  // out [T,N]: out[t,n] (+)= sum over j in block n of a[t,j] * b[t,j].
+  virtual void block_dot(float* out, const float* a, const float* b, const int32_t* offsets,
+                         int T, int R, int N, bool accumulate) = 0;
+  // out [T,R] = scale[t, block of j] * in[t,j]; out may alias in.
+  virtual void block_scale(float* out, const float* in, const float* scale,
+                           const int32_t* offsets, int T, int R, int N) = 0;
+
+  // ---- strided rows: dst[r*dst_stride + c] (+)= src[r*src_stride + c], r < rows, c < cols ----
+  virtual void copy_rows(float* dst, size_t dst_stride, const float* src, size_t src_stride,
+                         int rows, int cols, bool accumulate) = 0;
+
+  // ---- reductions and the optimiser ----
+  virtual double sum_squares(const float* x, size_t n) = 0;
+  virtual void scale(float* x, size_t n, float s) = 0;
+  // The fusion value regulariser: grad [D,D] += coeff * 2 (W - I) (when grad is not null);
+  // returns coeff * ||I - W||^2.
+  virtual double identity_regularizer(float* grad, const float* W, int D, float coeff) = 0;
+  // AdamW as PyTorch computes it: p *= 1 - lr*wd; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+  // p -= (lr / bc1) * m / (sqrt(v) / sqrt(bc2) + eps), with bc_i = 1 - b_i^step.
+  virtual void adamw_update(float* p, const float* g, float* m, float* v, size_t n, float lr,
+                            float beta1, float beta2, float eps, float weight_decay, float bc1,
+                            float bc2) = 0;
 };
 
 }  // namespace af

@@ -1,3 +1,6 @@
+// The encoder graph: embeddings, attention, FFN and the two adapter sites per layer, forward
+// and backward. Modules (adapters, fusion, heads) are managed in model_modules.cpp, heads and
+// losses in model_head.cpp, the optimiser in model_optim.cpp.
 #include "bert.h"
 
 #include <algorithm>
@@ -7,188 +10,170 @@
 
 #include "dropout_rng.h"
 #include "errors.h"
+#include "model_internal.h"
 
 namespace af {
 
-namespace {
+const char* site_prefix(int site) { return site == 0 ? "attention.output." : "output."; }
 
-// Dropout call sites get disjoint counter ranges: site k uses counters [k << 40, ...).
-DropoutSpec dropout_at(const ForwardOptions& o, float p, uint64_t site) {
-  DropoutSpec d;
-  if (!o.train) return d;
-  d.p = p;
-  d.seed = o.seed;
-  d.offset = site << 40;
-  return d;
-}
-uint64_t site_embeddings() { return 0; }
-uint64_t site_attention_probs(int layer) { return 1 + 3ull * layer; }
-uint64_t site_attention_output(int layer) { return 2 + 3ull * layer; }
-uint64_t site_ffn_output(int layer) { return 3 + 3ull * layer; }
-
-}  // namespace
-
-// Activations of one layer (pointers into the arena); `in` is the layer's input, `out` its
-// output (the next layer's input).
+// Activations of one layer (pointers into the arena); `in` is the layer's input, sites[1].out
+// its output (the next layer's input).
 struct BertModel::LayerActs {
-  float *in, *qkv, *probs, *ctx, *a1, *ln1_mean, *ln1_rstd, *x1, *ffn_pre, *ffn_act, *a2,
-      *ln2_mean, *ln2_rstd, *out;
+  float *in, *qkv, *probs, *ctx, *h1, *ffn_pre, *ffn_act, *h2;
+  SiteActs sites[kSites];
 };
 
 BertModel::BertModel(std::shared_ptr<Backend> backend, const BertConfig& config)
-    : backend_(std::move(backend)), config_(config) {
+    : backend_(std::move(backend)), config_(config), store_(*backend_) {
   config_.validate("BertConfig");
   const int64_t D = config_.hidden_size, F = config_.intermediate_size;
-  word_emb_ = params_.add("embeddings.word_embeddings.weight", {config_.vocab_size, D});
-  pos_emb_ = params_.add("embeddings.position_embeddings.weight", {config_.max_position_embeddings, D});
-  type_emb_ = params_.add("embeddings.token_type_embeddings.weight", {config_.type_vocab_size, D});
-  emb_ln_w_ = params_.add("embeddings.LayerNorm.weight", {D});
-  emb_ln_b_ = params_.add("embeddings.LayerNorm.bias", {D});
+  std::vector<std::pair<std::string, std::vector<int64_t>>> t;
+  t.push_back({"embeddings.word_embeddings.weight", {config_.vocab_size, D}});
+  t.push_back({"embeddings.position_embeddings.weight", {config_.max_position_embeddings, D}});
+  t.push_back({"embeddings.token_type_embeddings.weight", {config_.type_vocab_size, D}});
+  t.push_back({"embeddings.LayerNorm.weight", {D}});
+  t.push_back({"embeddings.LayerNorm.bias", {D}});
   for (int i = 0; i < config_.num_hidden_layers; ++i) {
     const std::string pre = "encoder.layer." + std::to_string(i) + ".";
-    BertLayerParams lp;
-    lp.q_w = params_.add(pre + "attention.self.query.weight", {D, D});
-    lp.k_w = params_.add(pre + "attention.self.key.weight", {D, D});
-    lp.v_w = params_.add(pre + "attention.self.value.weight", {D, D});
-    lp.q_b = params_.add(pre + "attention.self.query.bias", {D});
-    lp.k_b = params_.add(pre + "attention.self.key.bias", {D});
-    lp.v_b = params_.add(pre + "attention.self.value.bias", {D});
-    lp.attn_out_w = params_.add(pre + "attention.output.dense.weight", {D, D});
-    lp.attn_out_b = params_.add(pre + "attention.output.dense.bias", {D});
-    lp.ln1_w = params_.add(pre + "attention.output.LayerNorm.weight", {D});
-    lp.ln1_b = params_.add(pre + "attention.output.LayerNorm.bias", {D});
-    lp.inter_w = params_.add(pre + "intermediate.dense.weight", {F, D});
-    lp.inter_b = params_.add(pre + "intermediate.dense.bias", {F});
-    lp.out_w = params_.add(pre + "output.dense.weight", {D, F});
-    lp.out_b = params_.add(pre + "output.dense.bias", {D});
-    lp.ln2_w = params_.add(pre + "output.LayerNorm.weight", {D});
-    lp.ln2_b = params_.add(pre + "output.LayerNorm.bias", {D});
-    layers_.push_back(lp);
+    for (const char* n : {"query", "key", "value"}) t.push_back({pre + "attention.self." + n + ".weight", {D, D}});
+    for (const char* n : {"query", "key", "value"}) t.push_back({pre + "attention.self." + n + ".bias", {D}});
+    t.push_back({pre + "attention.output.dense.weight", {D, D}});
+    t.push_back({pre + "attention.output.dense.bias", {D}});
+    t.push_back({pre + "attention.output.LayerNorm.weight", {D}});
+    t.push_back({pre + "attention.output.LayerNorm.bias", {D}});
+    t.push_back({pre + "intermediate.dense.weight", {F, D}});
+    t.push_back({pre + "intermediate.dense.bias", {F}});
+    t.push_back({pre + "output.dense.weight", {D, F}});
+    t.push_back({pre + "output.dense.bias", {D}});
+    t.push_back({pre + "output.LayerNorm.weight", {D}});
+    t.push_back({pre + "output.LayerNorm.bias", {D}});
   }
-  for (const auto& lp : layers_) {
-    AF_CHECK(params_[lp.k_w].offset == params_[lp.q_w].offset + D * D &&
-                 params_[lp.v_w].offset == params_[lp.k_w].offset + D * D,
-             "q/k/v weights contiguous");
-    AF_CHECK(params_[lp.k_b].offset == params_[lp.q_b].offset + D &&
-                 params_[lp.v_b].offset == params_[lp.k_b].offset + D,
-             "q/k/v biases contiguous");
-  }
-  params_buf_.reset(*backend_, params_.total_floats());
-  backend_->zero(params_buf_.get(), params_.total_floats() * sizeof(float));
-  set_trainable(std::vector<bool>(params_.size(), false));
+  store_.add(t);
+  std::vector<int32_t> unit = {0, static_cast<int32_t>(D)};
+  unit_offsets_.reset(*backend_, 2);
+  backend_->copy_to_device(unit_offsets_.get(), unit.data(), sizeof(int32_t) * 2);
+  reindex();
 }
+
+BertModel::~BertModel() = default;
 
 // ---------------------------------------------------------------- parameters
 
 void BertModel::init_weights(uint64_t seed, float stddev) {
+  std::lock_guard<std::mutex> lock(mu_);
   std::vector<float> host;
   uint64_t counter = 0;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    const TensorEntry& e = params_[i];
-    host.assign(e.numel, 0.0f);
-    const bool is_ln = e.name.find("LayerNorm") != std::string::npos;
-    if (is_ln && e.name.size() > 7 && e.name.compare(e.name.size() - 7, 7, ".weight") == 0) {
-      host.assign(e.numel, 1.0f);
-    } else if (e.shape.size() == 2) {
-      for (size_t k = 0; k < e.numel; k += 2) {  // Box-Muller on the counter-based generator
-        const double u1 = 1.0 - dropout_uniform(seed, counter++), u2 = dropout_uniform(seed, counter++);
-        const double r = std::sqrt(-2.0 * std::log(u1)), th = 6.283185307179586 * u2;
-        host[k] = static_cast<float>(stddev * r * std::cos(th));
-        if (k + 1 < e.numel) host[k + 1] = static_cast<float>(stddev * r * std::sin(th));
-      }
-    }
-    std::lock_guard<std::mutex> lock(mu_);
+  const size_t encoder_end = layers_.empty() ? emb_ln_b_ + 1 : layers_.back().ln2_b + 1;
+  for (size_t i = 0; i < encoder_end; ++i) {
+    const TensorEntry& e = store_[i];
+    const bool ln_weight = e.name.find("LayerNorm.weight") != std::string::npos;
+    fill_init(host, e, ln_weight ? InitKind::Ones : e.shape.size() == 2 ? InitKind::Normal : InitKind::Zeros,
+              stddev, seed, &counter);
     backend_->copy_to_device(p(i), host.data(), host.size() * sizeof(float));
   }
+  ++params_version_;
 }
 
 void BertModel::set_param(size_t index, const float* host, size_t n) {
   std::lock_guard<std::mutex> lock(mu_);
-  AF_CHECK(index < params_.size(), "parameter index");
-  if (n != params_[index].numel)
-    fail(ErrorCode::ShapeMismatch, params_[index].name + ": expected " +
-                                       std::to_string(params_[index].numel) + " values, got " +
-                                       std::to_string(n));
+  if (index >= store_.size()) fail(ErrorCode::InvalidArgument, "parameter index out of range");
+  if (n != store_[index].numel)
+    fail(ErrorCode::ShapeMismatch, store_[index].name + ": expected " + std::to_string(store_[index].numel) +
+                                       " values, got " + std::to_string(n));
   backend_->copy_to_device(p(index), host, n * sizeof(float));
+  ++params_version_;
 }
 
 void BertModel::get_param(size_t index, float* host, size_t n) const {
   std::lock_guard<std::mutex> lock(mu_);
-  AF_CHECK(index < params_.size() && n == params_[index].numel, "parameter index/size");
+  AF_CHECK(index < store_.size() && n == store_[index].numel, "parameter index/size");
   backend_->copy_to_host(host, p(index), n * sizeof(float));
 }
 
-float* BertModel::g(size_t index) const {
-  const TensorEntry& e = params_[index];
-  return e.trainable ? grads_buf_.get() + e.grad_offset : nullptr;
-}
-
 void BertModel::set_trainable(const std::vector<bool>& trainable) {
-  if (trainable.size() != params_.size())
-    fail(ErrorCode::InvalidArgument, "set_trainable: expected one flag per parameter");
-  size_t n = params_.set_trainable(trainable);
-  grads_buf_.reset(*backend_, n);
-  if (n) backend_->zero(grads_buf_.get(), n * sizeof(float));
+  std::lock_guard<std::mutex> lock(mu_);
+  store_.set_trainable(trainable);
   const int64_t D = config_.hidden_size;
   bool mixed = false;
   for (const auto& lp : layers_) {
-    bool w = params_[lp.q_w].trainable, b = params_[lp.q_b].trainable;
-    mixed |= params_[lp.k_w].trainable != w || params_[lp.v_w].trainable != w;
-    mixed |= params_[lp.k_b].trainable != b || params_[lp.v_b].trainable != b;
+    bool w = store_[lp.q_w].trainable, b = store_[lp.q_b].trainable;
+    mixed |= store_[lp.k_w].trainable != w || store_[lp.v_w].trainable != w;
+    mixed |= store_[lp.k_b].trainable != b || store_[lp.v_b].trainable != b;
   }
   qkv_grad_scratch_.reset(*backend_, mixed ? static_cast<size_t>(3 * D * D + 3 * D) : 0);
+  reset_optimizer_locked();
+  have_activations_ = false;  // a backward must follow a forward with the same trainability
 }
 
 void BertModel::zero_grad() {
   std::lock_guard<std::mutex> lock(mu_);
-  if (grads_buf_.size()) backend_->zero(grads_buf_.get(), grads_buf_.size() * sizeof(float));
+  store_.zero_grad();
 }
 
 void BertModel::get_grad(size_t index, float* host, size_t n) const {
   std::lock_guard<std::mutex> lock(mu_);
-  AF_CHECK(index < params_.size() && n == params_[index].numel, "parameter index/size");
-  if (!params_[index].trainable)
-    fail(ErrorCode::InvalidArgument, params_[index].name + " is frozen: it has no gradient");
+  AF_CHECK(index < store_.size() && n == store_[index].numel, "parameter index/size");
+  if (!store_[index].trainable)
+    fail(ErrorCode::InvalidArgument, store_[index].name + " is frozen: it has no gradient");
   backend_->copy_to_host(host, g(index), n * sizeof(float));
 }
 
 // ---------------------------------------------------------------- activations
 
 void BertModel::plan_activations(int B, int L, bool keep) {
-  if (B == planned_B_ && L == planned_L_ && keep == planned_keep_) return;
+  if (B == planned_B_ && L == planned_L_ && keep == planned_keep_ && planned_setup_ == setup_version_) return;
   const int64_t T = static_cast<int64_t>(B) * L, D = config_.hidden_size,
                 F = config_.intermediate_size, H = config_.num_attention_heads;
+  const int layers = config_.num_hidden_layers;
+  site_plans_.assign(layers, {});
+  for (int i = 0; i < layers; ++i)
+    for (int s = 0; s < kSites; ++s) site_plans_[i][s] = plan_site(i, s);
+
   TensorTable t;
   t.add("emb.sum", {T, D});
   t.add("emb.mean", {T});
   t.add("emb.rstd", {T});
   t.add("hidden.0", {T, D});
-  const int stored_layers = keep ? config_.num_hidden_layers : 1;
-  for (int i = 0; i < stored_layers; ++i) {
+  const int slots = keep ? layers : 1;
+  SiteNeeds widest;  // over every site: sizes the shared forward temp and backward scratch
+  for (int i = 0; i < slots; ++i) {
     const std::string pre = "layer." + std::to_string(i) + ".";
     t.add(pre + "qkv", {T, 3 * D});
     t.add(pre + "probs", {B, H, L, L});
     t.add(pre + "ctx", {T, D});
-    t.add(pre + "a1", {T, D});
-    t.add(pre + "ln1.mean", {T});
-    t.add(pre + "ln1.rstd", {T});
-    t.add(pre + "x1", {T, D});
+    t.add(pre + "h1", {T, D});
     if (keep) t.add(pre + "ffn.pre", {T, F});
     t.add(pre + "ffn.act", {T, F});
-    t.add(pre + "a2", {T, D});
-    t.add(pre + "ln2.mean", {T});
-    t.add(pre + "ln2.rstd", {T});
+    t.add(pre + "h2", {T, D});
+    for (int s = 0; s < kSites; ++s) {
+      SiteNeeds needs;
+      if (keep) {
+        needs = needs_of(site_plans_[i][s]);
+      } else {
+        for (int l = 0; l < layers; ++l) needs.merge(needs_of(site_plans_[l][s]));
+      }
+      widest.merge(needs);
+      // The FFN site's output is the layer output: stored per layer, or ping-ponged.
+      const bool own_out = s == 0 || keep;
+      add_site_tensors(t, pre + "site" + std::to_string(s) + ".", needs, T, D, own_out);
+    }
     if (keep) t.add("hidden." + std::to_string(i + 1), {T, D});
   }
   if (!keep) t.add("hidden.pong", {T, D});  // inference: layer outputs alternate two buffers
+  if (widest.R) t.add("shared.tmp", {T, widest.R});
   if (keep) {
-    t.add("bwd.d0", {T, D});
-    t.add("bwd.d1", {T, D});
-    t.add("bwd.drop", {T, D});
+    for (const char* n : {"bwd.d0", "bwd.d1", "bwd.d2", "bwd.drop", "bwd.dctx"}) t.add(n, {T, D});
     t.add("bwd.dffn", {T, F});
-    t.add("bwd.dctx", {T, D});
     t.add("bwd.dqkv", {T, 3 * D});
     t.add("bwd.attn", {static_cast<int64_t>(Backend::attention_backward_scratch(B, L, H))});
+    if (widest.adapter) {
+      for (const char* n : {"bwd.s.a", "bwd.s.b", "bwd.s.c", "bwd.s.e"}) t.add(n, {T, D});
+      const int64_t wide = std::max<int64_t>(widest.R, D);
+      for (const char* n : {"bwd.s.r1", "bwd.s.r2", "bwd.s.r3"}) t.add(n, {T, wide});
+      t.add("bwd.s.n1", {T, std::max(1, widest.N)});
+      t.add("bwd.s.n2", {T, std::max(1, widest.N)});
+      t.add("bwd.s.t1", {T});
+    }
   }
   acts_buf_.reset(*backend_, 0);  // free first: the old arena may be large
   acts_buf_.reset(*backend_, t.total_floats());
@@ -196,6 +181,7 @@ void BertModel::plan_activations(int B, int L, bool keep) {
   planned_B_ = B;
   planned_L_ = L;
   planned_keep_ = keep;
+  planned_setup_ = setup_version_;
 }
 
 BertModel::LayerActs BertModel::layer_acts(int layer) const {
@@ -206,27 +192,26 @@ BertModel::LayerActs BertModel::layer_acts(int layer) const {
   const int slot = planned_keep_ ? layer : 0;
   const std::string pre = "layer." + std::to_string(slot) + ".";
   LayerActs a;
+  float* out;
   if (planned_keep_) {
     a.in = at("hidden." + std::to_string(layer));
-    a.out = at("hidden." + std::to_string(layer + 1));
+    out = at("hidden." + std::to_string(layer + 1));
   } else {
     float* ping = at("hidden.0");
     float* pong = at("hidden.pong");
     a.in = layer % 2 == 0 ? ping : pong;
-    a.out = layer % 2 == 0 ? pong : ping;
+    out = layer % 2 == 0 ? pong : ping;
   }
   a.qkv = at(pre + "qkv");
   a.probs = at(pre + "probs");
   a.ctx = at(pre + "ctx");
-  a.a1 = at(pre + "a1");
-  a.ln1_mean = at(pre + "ln1.mean");
-  a.ln1_rstd = at(pre + "ln1.rstd");
-  a.x1 = at(pre + "x1");
+  a.h1 = at(pre + "h1");
   a.ffn_pre = at(pre + "ffn.pre");  // null in inference: GELU's input is not kept
   a.ffn_act = at(pre + "ffn.act");
-  a.a2 = at(pre + "a2");
-  a.ln2_mean = at(pre + "ln2.mean");
-  a.ln2_rstd = at(pre + "ln2.rstd");
+  a.h2 = at(pre + "h2");
+  for (int s = 0; s < kSites; ++s) a.sites[s] = site_acts(at, pre + "site" + std::to_string(s) + ".");
+  a.sites[1].out = out;
+  for (auto& s : a.sites) s.tmp = at("shared.tmp");
   return a;
 }
 
@@ -264,9 +249,19 @@ void BertModel::check_batch(const BertBatch& b) const {
   }
 }
 
-void BertModel::forward(const BertBatch& batch, const ForwardOptions& options,
-                        float* last_hidden_state, float* hidden_states) {
+void BertModel::forward(const BertBatch& batch, const ForwardOptions& options, float* last_hidden_state,
+                        float* hidden_states, FusionAttentions* fusion_attentions) {
   std::lock_guard<std::mutex> lock(mu_);
+  forward_locked(batch, options, last_hidden_state, hidden_states, fusion_attentions);
+}
+
+float* BertModel::last_hidden_device() const {
+  return config_.num_hidden_layers ? layer_acts(config_.num_hidden_layers - 1).sites[1].out
+                                   : acts_buf_.get() + acts_.find("hidden.0")->offset;
+}
+
+void BertModel::forward_locked(const BertBatch& batch, const ForwardOptions& options, float* last_hidden_state,
+                               float* hidden_states, FusionAttentions* fusion_attentions) {
   check_batch(batch);
   Backend& be = *backend_;
   const int B = batch.batch_size, L = batch.seq_len, T = B * L;
@@ -282,11 +277,10 @@ void BertModel::forward(const BertBatch& batch, const ForwardOptions& options,
   int32_t* ids = ids_buf_.get();
   int32_t* types = ids + T;
   be.copy_to_device(ids, batch.input_ids, T * sizeof(int32_t));
-  std::vector<int32_t> zeros;
   if (batch.token_type_ids) {
     be.copy_to_device(types, batch.token_type_ids, T * sizeof(int32_t));
   } else {
-    zeros.assign(T, 0);
+    std::vector<int32_t> zeros(T, 0);
     be.copy_to_device(types, zeros.data(), T * sizeof(int32_t));
   }
   std::vector<float> mask(T, 1.0f);
@@ -295,42 +289,70 @@ void BertModel::forward(const BertBatch& batch, const ForwardOptions& options,
   be.copy_to_device(mask_buf_.get(), mask.data(), T * sizeof(float));
 
   auto act = [&](const char* name) { return acts_buf_.get() + acts_.find(name)->offset; };
-  auto copy_out = [&](float* host, const float* dev) {
-    be.copy_to_host(host, dev, static_cast<size_t>(T) * D * sizeof(float));
-  };
+  const size_t TD = static_cast<size_t>(T) * D;
+  auto copy_out = [&](float* host, const float* dev) { be.copy_to_host(host, dev, TD * sizeof(float)); };
+  const DropoutSites sites(options, config_);
 
   // Embeddings: x0 = dropout(LN(wte[id] + wpe[pos] + wtt[type])).
   float* emb_sum = act("emb.sum");
   float* x0 = act("hidden.0");
   be.embeddings_forward(emb_sum, ids, types, p(word_emb_), p(pos_emb_), p(type_emb_), B, L, D);
   be.layernorm_forward(x0, act("emb.mean"), act("emb.rstd"), emb_sum, p(emb_ln_w_), p(emb_ln_b_), T, D, eps);
-  be.dropout_forward(x0, x0, static_cast<size_t>(T) * D,
-                     dropout_at(options, config_.hidden_dropout_prob, site_embeddings()));
+  be.dropout_forward(x0, x0, TD, sites.embeddings());
   if (hidden_states) copy_out(hidden_states, x0);
+  if (fusion_attentions) fusion_attentions->assign(config_.num_hidden_layers, {});
+  last_inv_temperature_.assign(config_.num_hidden_layers, {1.0f, 1.0f});
 
-  const size_t TD = static_cast<size_t>(T) * D;
+  AdapterSite site(be, B, L, D);
   for (int i = 0; i < config_.num_hidden_layers; ++i) {
     const BertLayerParams& lp = layers_[i];
     LayerActs a = layer_acts(i);
     // Self-attention: qkv = x Wqkv^T + b; ctx = softmax(q k^T/sqrt(Dh) + mask) v.
     be.linear_forward(a.qkv, nullptr, a.in, p(lp.q_w), p(lp.q_b), T, D, 3 * D, Activation::None);
-    be.attention_forward(a.ctx, a.probs, a.qkv, mask_buf_.get(), B, L, H, Dh,
-                         dropout_at(options, config_.attention_probs_dropout_prob, site_attention_probs(i)));
-    // x1 = LN1(dropout(ctx Wo^T + b) + x)
-    be.linear_forward(a.a1, nullptr, a.ctx, p(lp.attn_out_w), p(lp.attn_out_b), T, D, D, Activation::None);
-    be.dropout_forward(a.a1, a.a1, TD, dropout_at(options, config_.hidden_dropout_prob, site_attention_output(i)));
-    be.add(a.a1, a.a1, a.in, TD);
-    be.layernorm_forward(a.x1, a.ln1_mean, a.ln1_rstd, a.a1, p(lp.ln1_w), p(lp.ln1_b), T, D, eps);
-    // out = LN2(dropout(gelu(x1 Wi^T + bi) Wo2^T + bo2) + x1)
-    be.linear_forward(a.ffn_act, a.ffn_pre, a.x1, p(lp.inter_w), p(lp.inter_b), T, D, F, Activation::Gelu);
-    be.linear_forward(a.a2, nullptr, a.ffn_act, p(lp.out_w), p(lp.out_b), T, F, D, Activation::None);
-    be.dropout_forward(a.a2, a.a2, TD, dropout_at(options, config_.hidden_dropout_prob, site_ffn_output(i)));
-    be.add(a.a2, a.a2, a.x1, TD);
-    be.layernorm_forward(a.out, a.ln2_mean, a.ln2_rstd, a.a2, p(lp.ln2_w), p(lp.ln2_b), T, D, eps);
-    if (hidden_states) copy_out(hidden_states + (i + 1) * TD, a.out);
+    be.attention_forward(a.ctx, a.probs, a.qkv, mask_buf_.get(), B, L, H, Dh, sites.attention_probs(i));
+    be.linear_forward(a.h1, nullptr, a.ctx, p(lp.attn_out_w), p(lp.attn_out_b), T, D, D, Activation::None);
+    be.dropout_forward(a.h1, a.h1, TD, sites.attention_output(i));
+    // FFN: h2 = dropout(gelu(x1 Wi^T + bi) Wo^T + bo), x1 the attention site's output.
+    const float* x1 = nullptr;
+    for (int s = 0; s < kSites; ++s) {
+      const float* h = s == 0 ? a.h1 : a.h2;
+      const float* x = s == 0 ? a.in : x1;
+      if (s == 1) {
+        be.linear_forward(a.ffn_act, a.ffn_pre, x1, p(lp.inter_w), p(lp.inter_b), T, D, F, Activation::Gelu);
+        be.linear_forward(a.h2, nullptr, a.ffn_act, p(lp.out_w), p(lp.out_b), T, F, D, Activation::None);
+        be.dropout_forward(a.h2, a.h2, TD, sites.ffn_output(i));
+      }
+      const SitePlan& plan = site_plans_[i][s];
+      const LayerNormRef ln = site_norm(i, s);
+      SiteActs& sa = a.sites[s];
+      switch (plan.kind) {
+        case SitePlan::Kind::Plain:
+          site.plain_forward(h, x, ln, sa);
+          break;
+        case SitePlan::Kind::Single:
+          site.adapter_forward(h, x, ln, plan.flow, adapter_ref(*plan.adapter, i, s),
+                               sites.adapter(i, s, plan.adapter->config.dropout), sa);
+          break;
+        case SitePlan::Kind::Fusion: {
+          FusionRef ref = fusion_ref(plan, i, s, false);
+          ref.dropout = sites.fusion(i, s, fusion_dropout_p(plan.fusion->config, config_));
+          last_inv_temperature_[i][s] = ref.inv_temperature;
+          if (plan.direct) site.fusion_direct_forward(h, x, ln, plan.flow, ref, sa);
+          else site.fusion_forward(h, x, ln, plan.flow, ref, sa);
+          if (fusion_attentions && s == 1) {
+            auto& outp = (*fusion_attentions)[i];
+            outp.resize(static_cast<size_t>(T) * plan.N);
+            be.copy_to_host(outp.data(), sa.probs, outp.size() * sizeof(float));
+          }
+          anneal_temperature(plan, i, s);
+          break;
+        }
+      }
+      if (s == 0) x1 = sa.out;
+    }
+    if (hidden_states) copy_out(hidden_states + (i + 1) * TD, a.sites[1].out);
   }
-  const float* last = config_.num_hidden_layers ? layer_acts(config_.num_hidden_layers - 1).out : x0;
-  if (last_hidden_state) copy_out(last_hidden_state, last);
+  if (last_hidden_state) copy_out(last_hidden_state, last_hidden_device());
   be.synchronize();
 
   have_activations_ = options.keep_activations;
@@ -343,10 +365,9 @@ void BertModel::forward(const BertBatch& batch, const ForwardOptions& options,
 
 void BertModel::qkv_grad_slices(const BertLayerParams& lp, float** dW, float** db) {
   const size_t D = config_.hidden_size;
-  bool all_w = params_[lp.q_w].trainable && params_[lp.k_w].trainable && params_[lp.v_w].trainable;
-  bool any_w = params_[lp.q_w].trainable || params_[lp.k_w].trainable || params_[lp.v_w].trainable;
-  bool all_b = params_[lp.q_b].trainable && params_[lp.k_b].trainable && params_[lp.v_b].trainable;
-  bool any_b = params_[lp.q_b].trainable || params_[lp.k_b].trainable || params_[lp.v_b].trainable;
+  auto tr = [&](size_t i) { return store_[i].trainable; };
+  bool all_w = tr(lp.q_w) && tr(lp.k_w) && tr(lp.v_w), any_w = tr(lp.q_w) || tr(lp.k_w) || tr(lp.v_w);
+  bool all_b = tr(lp.q_b) && tr(lp.k_b) && tr(lp.v_b), any_b = tr(lp.q_b) || tr(lp.k_b) || tr(lp.v_b);
   *dW = all_w ? g(lp.q_w) : any_w ? qkv_grad_scratch_.get() : nullptr;
   *db = all_b ? g(lp.q_b) : any_b ? qkv_grad_scratch_.get() + 3 * D * D : nullptr;
   if ((any_w && !all_w) || (any_b && !all_b))
@@ -358,54 +379,98 @@ void BertModel::backward(const float* grad_output, size_t n, float* grad_inputs_
   if (!have_activations_)
     fail(ErrorCode::InvalidArgument,
          "backward needs a preceding forward with keepActivations (training mode)");
+  const size_t TD = static_cast<size_t>(last_B_) * last_L_ * config_.hidden_size;
+  if (n != TD)
+    fail(ErrorCode::InvalidArgument, "gradOutput must have batchSize*seqLen*hiddenSize = " +
+                                         std::to_string(TD) + " values, got " + std::to_string(n));
+  float* d0 = acts_buf_.get() + acts_.find("bwd.d0")->offset;
+  backend_->copy_to_device(d0, grad_output, TD * sizeof(float));
+  backward_locked(d0, grad_inputs_embeds);
+}
+
+// grad_output_device must be the "bwd.d0" buffer.
+void BertModel::backward_locked(const float* grad_output_device, float* grad_inputs_embeds) {
   Backend& be = *backend_;
   const int B = last_B_, L = last_L_, T = B * L;
   const int D = config_.hidden_size, F = config_.intermediate_size,
             H = config_.num_attention_heads, Dh = config_.head_size();
   const size_t TD = static_cast<size_t>(T) * D;
-  const ForwardOptions& o = last_options_;
-  if (n != TD)
-    fail(ErrorCode::InvalidArgument, "gradOutput must have batchSize*seqLen*hiddenSize = " +
-                                         std::to_string(TD) + " values, got " + std::to_string(n));
-  auto act = [&](const char* name) { return acts_buf_.get() + acts_.find(name)->offset; };
-  float* d0 = act("bwd.d0");
-  float* d1 = act("bwd.d1");
+  const DropoutSites sites(last_options_, config_);
+  auto act = [&](const char* name) -> float* {
+    const TensorEntry* e = acts_.find(name);
+    return e ? acts_buf_.get() + e->offset : nullptr;
+  };
+  float* bufs[3] = {act("bwd.d0"), act("bwd.d1"), act("bwd.d2")};
+  AF_CHECK(grad_output_device == bufs[0], "backward starts in bwd.d0");
+  // A [T,D] gradient buffer that is neither of the two in use.
+  auto free_buf = [&](const float* u, const float* v) {
+    for (float* b : bufs)
+      if (b != u && b != v) return b;
+    AF_CHECK(false, "gradient buffers");
+    return bufs[0];
+  };
   float* ddrop = act("bwd.drop");
   float* dffn = act("bwd.dffn");
   float* dctx = act("bwd.dctx");
   float* dqkv = act("bwd.dqkv");
   float* dattn = act("bwd.attn");
+  SiteScratch scratch{act("bwd.s.a"), act("bwd.s.b"), act("bwd.s.c"), act("bwd.s.e"),
+                      act("bwd.s.r1"), act("bwd.s.r2"), act("bwd.s.r3"), act("bwd.s.n1"),
+                      act("bwd.s.n2"), act("bwd.s.t1")};
   int32_t* ids = ids_buf_.get();
   int32_t* types = ids + T;
-
-  // Dropout's backward into `scratch`, or the gradient itself when dropout was off.
-  auto through_dropout = [&](float* dgrad, DropoutSpec spec) -> float* {
+  // Dropout's backward into `ddrop`, or the gradient itself when dropout was off.
+  auto through_dropout = [&](const float* dgrad, DropoutSpec spec) -> const float* {
     if (!spec.active()) return dgrad;
     be.dropout_backward(ddrop, dgrad, TD, spec);
     return ddrop;
   };
+  AdapterSite site(be, B, L, D);
+  // Site backward: dh assigned into `dh`; returns the buffer holding d(residual input).
+  auto site_backward = [&](int i, int s, const LayerActs& a, const float* dout, float* dh, float* dx_buf) -> float* {
+    const SitePlan& plan = site_plans_[i][s];
+    const LayerNormRef ln = site_norm(i, s);
+    const float* h = s == 0 ? a.h1 : a.h2;
+    switch (plan.kind) {
+      case SitePlan::Kind::Plain:
+        return site.plain_backward(dout, ln, a.sites[s], dh);
+      case SitePlan::Kind::Single:
+        return site.adapter_backward(dout, h, ln, plan.flow, adapter_ref(*plan.adapter, i, s),
+                                     sites.adapter(i, s, plan.adapter->config.dropout), a.sites[s], dh,
+                                     dx_buf, scratch);
+      case SitePlan::Kind::Fusion: {
+        FusionRef ref = fusion_ref(plan, i, s, true);
+        ref.dropout = sites.fusion(i, s, fusion_dropout_p(plan.fusion->config, config_));
+        ref.inv_temperature = last_inv_temperature_[i][s];
+        float* dx = plan.direct ? site.fusion_direct_backward(dout, h, ln, plan.flow, ref, a.sites[s], dh, dx_buf, scratch)
+                                   : site.fusion_backward(dout, h, ln, plan.flow, ref, a.sites[s], dh, dx_buf, scratch);
+        if (ref.g_down_all) scatter_fusion_adapter_grads(plan, i, s);
+        return dx;
+      }
+    }
+    return dh;
+  };
 
-  be.copy_to_device(d0, grad_output, TD * sizeof(float));
+  float* dout = bufs[0];  // dL/d(layer output)
   for (int i = config_.num_hidden_layers - 1; i >= 0; --i) {
     const BertLayerParams& lp = layers_[i];
     LayerActs a = layer_acts(i);
-    // d0 holds dL/d(out). LN2 backward: d1 = dL/da2.
-    be.layernorm_backward(d1, g(lp.ln2_w), g(lp.ln2_b), d0, a.a2, p(lp.ln2_w), a.ln2_mean, a.ln2_rstd, T, D, false);
-    float* dh2 = through_dropout(d1, dropout_at(o, config_.hidden_dropout_prob, site_ffn_output(i)));
-    be.linear_backward(dffn, g(lp.out_w), g(lp.out_b), dh2, a.ffn_act, p(lp.out_w), T, F, D, false);
+    // FFN site, then the FFN: dx1 accumulates the FFN input path.
+    float* dh2 = free_buf(dout, nullptr);
+    float* dx1 = site_backward(i, 1, a, dout, dh2, free_buf(dout, dh2));
+    const float* dh2d = through_dropout(dh2, sites.ffn_output(i));
+    be.linear_backward(dffn, g(lp.out_w), g(lp.out_b), dh2d, a.ffn_act, p(lp.out_w), T, F, D, false);
     be.activation_backward(dffn, dffn, a.ffn_pre, static_cast<size_t>(T) * F, Activation::Gelu);
-    // Residual: dL/dx1 = d1 (through a2 = h2 + x1) + the FFN input path.
-    be.linear_backward(d1, g(lp.inter_w), g(lp.inter_b), dffn, a.x1, p(lp.inter_w), T, D, F, true);
-    // LN1 backward: d0 = dL/da1 (dL/dout is no longer needed).
-    be.layernorm_backward(d0, g(lp.ln1_w), g(lp.ln1_b), d1, a.a1, p(lp.ln1_w), a.ln1_mean, a.ln1_rstd, T, D, false);
-    float* dh1 = through_dropout(d0, dropout_at(o, config_.hidden_dropout_prob, site_attention_output(i)));
-    be.linear_backward(dctx, g(lp.attn_out_w), g(lp.attn_out_b), dh1, a.ctx, p(lp.attn_out_w), T, D, D, false);
-    be.attention_backward(dqkv, dctx, a.qkv, a.probs, mask_buf_.get(), B, L, H, Dh,
-                          dropout_at(o, config_.attention_probs_dropout_prob, site_attention_probs(i)), dattn);
-    // Residual: dL/din = d0 (through a1 = h1 + in) + the q/k/v input path.
+    be.linear_backward(dx1, g(lp.inter_w), g(lp.inter_b), dffn, a.sites[0].out, p(lp.inter_w), T, D, F, true);
+    // Attention site, then attention: din accumulates the q/k/v input path.
+    float* dh1 = free_buf(dx1, nullptr);
+    float* din = site_backward(i, 0, a, dx1, dh1, free_buf(dx1, dh1));
+    const float* dh1d = through_dropout(dh1, sites.attention_output(i));
+    be.linear_backward(dctx, g(lp.attn_out_w), g(lp.attn_out_b), dh1d, a.ctx, p(lp.attn_out_w), T, D, D, false);
+    be.attention_backward(dqkv, dctx, a.qkv, a.probs, mask_buf_.get(), B, L, H, Dh, sites.attention_probs(i), dattn);
     float *dWqkv, *dbqkv;
     qkv_grad_slices(lp, &dWqkv, &dbqkv);
-    be.linear_backward(d0, dWqkv, dbqkv, dqkv, a.in, p(lp.q_w), T, D, 3 * D, true);
+    be.linear_backward(din, dWqkv, dbqkv, dqkv, a.in, p(lp.q_w), T, D, 3 * D, true);
     // Mixed q/k/v trainability: move the trainable slices out of the scratch.
     if (dWqkv && dWqkv != g(lp.q_w)) {
       const size_t DD = static_cast<size_t>(D) * D;
@@ -418,17 +483,19 @@ void BertModel::backward(const float* grad_output, size_t n, float* grad_inputs_
       for (int k = 0; k < 3; ++k)
         if (g(bi[k])) be.add(g(bi[k]), dbqkv + k * static_cast<size_t>(D), nullptr, D);
     }
+    dout = din;
   }
-  // Embeddings: x0 = dropout(LN(sum)); d1 = dL/dsum = dL/d(inputs_embeds).
-  float* dx0 = through_dropout(d0, dropout_at(o, config_.hidden_dropout_prob, site_embeddings()));
-  be.layernorm_backward(d1, g(emb_ln_w_), g(emb_ln_b_), dx0, act("emb.sum"), p(emb_ln_w_),
+  // Embeddings: x0 = dropout(LN(sum)); dsum = dL/dsum = dL/d(inputs_embeds).
+  const float* dx0 = through_dropout(dout, sites.embeddings());
+  float* dsum = free_buf(dout, dx0);
+  be.layernorm_backward(dsum, g(emb_ln_w_), g(emb_ln_b_), dx0, act("emb.sum"), p(emb_ln_w_),
                         act("emb.mean"), act("emb.rstd"), T, D, false);
   if (g(word_emb_) || g(pos_emb_) || g(type_emb_))
-    be.embeddings_backward(g(word_emb_), g(pos_emb_), g(type_emb_), d1, ids, types, B, L, D);
+    be.embeddings_backward(g(word_emb_), g(pos_emb_), g(type_emb_), dsum, ids, types, B, L, D);
   // HF's word embedding has padding_idx = pad_token_id: that row never gets a gradient.
   if (g(word_emb_))
     be.zero(g(word_emb_) + static_cast<size_t>(config_.pad_token_id) * D, D * sizeof(float));
-  if (grad_inputs_embeds) be.copy_to_host(grad_inputs_embeds, d1, TD * sizeof(float));
+  if (grad_inputs_embeds) be.copy_to_host(grad_inputs_embeds, dsum, TD * sizeof(float));
   be.synchronize();
 }
 

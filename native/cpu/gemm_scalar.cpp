@@ -112,7 +112,7 @@ void kernel(int kc, const float* a, long a_rs, long a_cs, const float* b, long b
 }
 
 // Small blocks: this kernel is far from peak anyway, so favour L1 reuse.
-const KernelSet kSet = {"scalar", MR, NR, 256, 128, 2048, pack_a, pack_b, kernel};
+constexpr KernelSet kSet = {"scalar", MR, NR, 256, 128, 2048, pack_a, pack_b, kernel};
 
 }  // namespace
 

@@ -31,9 +31,10 @@ struct Kernels {
   void (*act_forward)(int act, float* out, const float* in, size_t n);
   // din = dout * act'(in); din may alias dout.
   void (*act_backward)(int act, float* din, const float* dout, const float* in, size_t n);
-  // Linear epilogue on one row segment: v = y + bias; pre = v (when pre); y = act(v).
-  // bias may be null.
-  void (*bias_act)(int act, float* y, float* pre, const float* bias, size_t n);
+  // Linear epilogue on a block of `rows` x `cols` (row stride ld for y and pre):
+  // v = y + bias; pre = v (when pre); y = act(v). bias [cols] may be null.
+  void (*bias_act)(int act, float* y, float* pre, size_t ld, const float* bias, int rows,
+                   int cols);
 
   void (*exp)(float* out, const float* in, size_t n);  // out = exp(in)
   float (*max)(const float* x, size_t n);              // -inf for n == 0; NaNs are skipped
@@ -112,9 +113,10 @@ inline typename V::F horner(typename V::F x, const float (&c)[N]) {
   return p;
 }
 
-// exp(hi + lo) = (1 + p) * s1 * s2 for |lo| << 1: p is the polynomial part and s1 s2 = 2^n
-// in two factors, so that results in the denormal range (n < -126) stay exact. Callers that
-// multiply the result by something can fold that into (1 + p) and save a rounding.
+// exp(hi + lo) = (1 + p) * s1 * s2 for |lo| < ~0.1 carrying the bits hi cannot hold: p is the
+// polynomial part and s1 s2 = 2^n in two factors, so that results in the denormal range
+// (n < -126) stay exact. Callers that multiply the result by something can fold that into
+// (1 + p) and save a rounding.
 template <class V>
 struct ExpParts {
   typename V::F p, s1, s2;
@@ -127,7 +129,7 @@ inline ExpParts<V> exp_parts(typename V::F hi, typename V::F lo) {
   // 0 in float, exp(89) is inf. NaN passes through (min/max return it).
   hi = V::max(V::set1(-150.0f), V::min(V::set1(89.0f), hi));
   const F magic = V::set1(kRoundMagic);
-  F n = V::sub(V::fma(hi, V::set1(kLog2e), magic), magic);
+  F n = V::sub(V::fma(V::add(hi, lo), V::set1(kLog2e), magic), magic);  // |r| <= ~ln2/2
   F r = V::fma(n, V::set1(-kLn2Hi), hi);
   r = V::fma(n, V::set1(-kLn2Lo), r);
   r = V::add(r, lo);
@@ -148,7 +150,8 @@ inline typename V::F exp(typename V::F x) {
   return exp2parts<V>(x, V::set1(0.0f));
 }
 
-// exp(-y^2 / 2) for y >= 0 with the square formed exactly: y = yh + yl, yh with 12 bits.
+// exp(-y^2 / 2) for y >= 0 with the square formed exactly: y = yh + yl, yh with 12 bits, so
+// yh^2 is exact and the rest, 2^-11 of it at most, rides in exp_parts' lo.
 template <class V>
 inline ExpParts<V> exp_neg_half_square(typename V::F y) {
   using F = typename V::F;
@@ -357,28 +360,30 @@ void act_backward(int act, float* din, const float* dout, const float* in, size_
 }
 
 template <class V, int Act>
-inline void bias_act_loop(float* y, float* pre, const float* bias, size_t n) {
+void bias_act_rows(float* y, float* pre, size_t ld, const float* bias, int rows, int cols) {
   using F = typename V::F;
-  size_t i = 0;
-  auto one = [&](size_t at, int r) {
-    F v = r == V::W ? V::load(y + at) : V::loadn(y + at, r, 0.0f);
-    if (bias) v = V::add(v, r == V::W ? V::load(bias + at) : V::loadn(bias + at, r, 0.0f));
-    if (pre) r == V::W ? V::store(pre + at, v) : V::storen(pre + at, v, r);
-    v = activate<V>(Act, v);
-    r == V::W ? V::store(y + at, v) : V::storen(y + at, v, r);
-  };
-  for (; i + V::W <= n; i += V::W) one(i, V::W);
-  if (i < n) one(i, static_cast<int>(n - i));
+  const size_t n = static_cast<size_t>(cols);
+  for (int r = 0; r < rows; ++r, y += ld, pre = pre ? pre + ld : nullptr) {
+    for (size_t i = 0; i < n; i += V::W) {
+      const int k = n - i >= static_cast<size_t>(V::W) ? V::W : static_cast<int>(n - i);
+      const bool full = k == V::W;
+      F v = full ? V::load(y + i) : V::loadn(y + i, k, 0.0f);
+      if (bias) v = V::add(v, full ? V::load(bias + i) : V::loadn(bias + i, k, 0.0f));
+      if (pre) full ? V::store(pre + i, v) : V::storen(pre + i, v, k);
+      v = activate<V>(Act, v);
+      full ? V::store(y + i, v) : V::storen(y + i, v, k);
+    }
+  }
 }
 
 template <class V>
-void bias_act(int act, float* y, float* pre, const float* bias, size_t n) {
+void bias_act(int act, float* y, float* pre, size_t ld, const float* bias, int rows, int cols) {
   switch (act) {
-    case kActGelu: bias_act_loop<V, kActGelu>(y, pre, bias, n); break;
-    case kActRelu: bias_act_loop<V, kActRelu>(y, pre, bias, n); break;
-    case kActSwish: bias_act_loop<V, kActSwish>(y, pre, bias, n); break;
-    case kActTanh: bias_act_loop<V, kActTanh>(y, pre, bias, n); break;
-    default: bias_act_loop<V, kActNone>(y, pre, bias, n);
+    case kActGelu: bias_act_rows<V, kActGelu>(y, pre, ld, bias, rows, cols); break;
+    case kActRelu: bias_act_rows<V, kActRelu>(y, pre, ld, bias, rows, cols); break;
+    case kActSwish: bias_act_rows<V, kActSwish>(y, pre, ld, bias, rows, cols); break;
+    case kActTanh: bias_act_rows<V, kActTanh>(y, pre, ld, bias, rows, cols); break;
+    default: bias_act_rows<V, kActNone>(y, pre, ld, bias, rows, cols);
   }
 }
 

@@ -80,4 +80,26 @@ void cross_entropy_forward(const OpContext& c, float* losses, float* probs, cons
 void cross_entropy_backward(const OpContext& c, float* dlogits, const float* probs,
                             const int32_t* labels, int N, int C, float scale);
 
+// ---- ops_fusion.cpp ----
+void fusion_softmax_forward(const OpContext& c, float* probs, const float* scores,
+                            const float* row_bias, int T, int N, float inv_temperature,
+                            DropoutSpec d);
+void fusion_softmax_backward(const OpContext& c, float* dscores, float* drow_bias,
+                             const float* dprobs, const float* probs, int T, int N,
+                             float inv_temperature, DropoutSpec d);
+void block_dot(const OpContext& c, float* out, const float* a, const float* b,
+               const int32_t* offsets, int T, int R, int N, bool accumulate);
+void block_scale(const OpContext& c, float* out, const float* in, const float* scale,
+                 const int32_t* offsets, int T, int R, int N);
+void copy_rows(const OpContext& c, float* dst, size_t dst_stride, const float* src,
+               size_t src_stride, int rows, int cols, bool accumulate);
+
+// ---- ops_optim.cpp ----
+double sum_squares(const OpContext& c, const float* x, size_t n);
+void scale(const OpContext& c, float* x, size_t n, float s);
+double identity_regularizer(const OpContext& c, float* grad, const float* W, int D, float coeff);
+void adamw_update(const OpContext& c, float* p, const float* g, float* m, float* v, size_t n,
+                  float lr, float beta1, float beta2, float eps, float weight_decay, float bc1,
+                  float bc2);
+
 }  // namespace af::cpu

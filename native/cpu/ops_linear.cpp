@@ -1,7 +1,7 @@
-// Linear layer: out[T,O] = act(in[T,I] @ W[O,I]^T + b[O]). The bias and the activation run in
-// the GEMM's epilogue, on each block of C while it is still in cache.
+// Linear layer: out[T,O] = act(in[T,I] @ W[O,I]^T + b[O]), and its backward. The bias and the
+// activation (and the preact copy training needs) run in sgemm's epilogue, on each block of
+// the output while it is still in cache.
 #include <algorithm>
-#include <vector>
 
 #include "ops.h"
 
@@ -23,11 +23,9 @@ struct BiasActEpilogue {
 void bias_act_block(void* ctx, float* /*C*/, int /*ldc*/, int row0, int rows, int col0,
                     int cols) {
   const auto* e = static_cast<const BiasActEpilogue*>(ctx);
-  for (int r = row0; r < row0 + rows; ++r) {
-    size_t at = static_cast<size_t>(r) * e->O + col0;
-    e->k->bias_act(e->act, e->out + at, e->preact ? e->preact + at : nullptr,
-                   e->b ? e->b + col0 : nullptr, static_cast<size_t>(cols));
-  }
+  const size_t at = static_cast<size_t>(row0) * e->O + col0;
+  e->k->bias_act(e->act, e->out + at, e->preact ? e->preact + at : nullptr,
+                 static_cast<size_t>(e->O), e->b ? e->b + col0 : nullptr, rows, cols);
 }
 
 }  // namespace
@@ -35,8 +33,8 @@ void bias_act_block(void* ctx, float* /*C*/, int /*ldc*/, int row0, int rows, in
 void linear_forward(const OpContext& c, float* out, float* preact, const float* in,
                     const float* W, const float* b, int T, int I, int O, Activation act) {
   if (T <= 0 || O <= 0) return;
-  const int a = static_cast<int>(act);
-  BiasActEpilogue e{&c.k, out, act == Activation::None ? nullptr : preact, b, O, a};
+  BiasActEpilogue e{&c.k, out, act == Activation::None ? nullptr : preact, b, O,
+                    static_cast<int>(act)};
   GemmEpilogue epilogue{&bias_act_block, &e};
   const bool fused = b != nullptr || act != Activation::None;
   // out = in @ W^T: W is [O,I] row-major, so op(B) = W^T.

@@ -512,6 +512,34 @@ AF_TEST("cpu_ops/cpu: dropout, add and cross-entropy match the reference") {
   }
 }
 
+AF_TEST("cpu_ops/cpu: gemm and gemm_batched match sgemm_reference") {
+  const int M = 19, N = 23, K = 17;
+  for (int batch : {1, 3})
+  for (const Config& cfg : gemm_configs()) {
+    auto be = make_backend(cfg);
+    for (bool ta : {false, true})
+      for (bool tb : {false, true}) {
+        const int lda = (ta ? M : K) + 2, ldb = (tb ? K : N) + 1, ldc = N + 3;
+        const long long sa = static_cast<long long>(ta ? K : M) * lda + 5,
+                        sb = static_cast<long long>(tb ? N : K) * ldb + 7,
+                        sc = static_cast<long long>(M) * ldc + 1;
+        Vf A = rand_vec(sa * batch, 140), B = rand_vec(sb * batch, 141), C0 = rand_vec(sc * batch, 142);
+        Vf C = C0, R = C0;
+        be->gemm_batched(ta, tb, M, N, K, 0.75f, A.data(), lda, sa, B.data(), ldb, sb, 0.5f, C.data(),
+                         ldc, sc, batch);
+        for (int i = 0; i < batch; ++i)
+          af::cpu::sgemm_reference(ta, tb, M, N, K, 0.75f, A.data() + i * sa, lda, B.data() + i * sb,
+                                   ldb, 0.5f, R.data() + i * sc, ldc);
+        const std::string what = cfg.name() + (ta ? " A^T" : " A") + (tb ? " B^T" : " B");
+        expect_close(C, to_d(R), kCpuTol, "gemm_batched " + what);
+        Vf C1 = C0;
+        be->gemm(ta, tb, M, N, K, 0.75f, A.data(), lda, B.data(), ldb, 0.5f, C1.data(), ldc);
+        expect_close(Vf(C1.begin(), C1.begin() + sc), to_d(Vf(R.begin(), R.begin() + sc)), kCpuTol,
+                     "gemm " + what);
+      }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // (3) dropout: p = 0 is no dropout; masks are the same on every ISA and thread count
 
@@ -696,6 +724,8 @@ AF_TEST("cpu_ops/conventions: accumulate flags and null gradient pointers") {
     be->dropout_forward(xout.data(), xin.data(), 333, DropoutSpec{0.2f, 1, 2});
     be->dropout_forward(xin.data(), xin.data(), 333, DropoutSpec{0.2f, 1, 2});
     expect_bits(xin, xout, what + " dropout in place");
+    be->dropout_forward(xout.data(), xin.data(), 333, DropoutSpec{1.0f, 1, 2});  // drops all
+    for (float v : xout) CHECK(v == 0.0f);
 
     // a label outside [0, C) is an error, not a crash
     std::vector<int32_t> bad = {0, 3};

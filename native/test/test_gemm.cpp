@@ -74,25 +74,34 @@ std::string describe(const GemmConfig& cfg, const Case& c) {
          " pad=" + std::to_string(c.pad);
 }
 
-// Runs one case through sgemm and the reference; checks values and C's padding.
-void check_case(ThreadPool& pool, const GemmConfig& cfg, const Case& c, std::mt19937& rng,
-                double tol = 1e-5) {
+// Runs one case through sgemm for each config in `cfgs` and once through the reference; checks
+// values and that C's padding is untouched.
+void check_case(ThreadPool& pool, const std::vector<GemmConfig>& cfgs, const Case& c,
+                std::mt19937& rng, double tol = 1e-5) {
   const int a_rows = c.ta ? c.K : c.M, a_cols = c.ta ? c.M : c.K;
   const int b_rows = c.tb ? c.N : c.K, b_cols = c.tb ? c.K : c.N;
   Mat A(a_rows, a_cols, a_cols + c.pad, rng), B(b_rows, b_cols, b_cols + c.pad, rng);
-  Mat C(c.M, c.N, c.N + c.pad, rng, kSentinel);
-  if (c.beta == 0.0f) C.fill_values(kNaN);  // beta == 0 must not read C
-  Mat R = C;
-  sgemm(pool, cfg, c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), A.ld, B.data(), B.ld, c.beta,
-        C.data(), C.ld);
+  Mat C0(c.M, c.N, c.N + c.pad, rng, kSentinel);
+  if (c.beta == 0.0f) C0.fill_values(kNaN);  // beta == 0 must not read C
+  Mat R = C0;
   sgemm_reference(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), A.ld, B.data(), B.ld, c.beta,
                   R.data(), R.ld);
-  const std::vector<float> got = C.dense(), want = R.dense();
-  const double err = af::test::max_rel_error(got.data(), want.data(), got.size());
-  CHECK_MSG(err <= tol, describe(cfg, c) << ": max rel error " << err);
-  for (int i = 0; i < c.M; ++i)
-    for (int j = c.N; j < C.ld; ++j)
-      CHECK_MSG(C.v[size_t(i) * C.ld + j] == kSentinel, describe(cfg, c) << ": wrote C padding");
+  const std::vector<float> want = R.dense();
+  for (const GemmConfig& cfg : cfgs) {
+    Mat C = C0;
+    sgemm(pool, cfg, c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), A.ld, B.data(), B.ld, c.beta,
+          C.data(), C.ld);
+    const std::vector<float> got = C.dense();
+    const double err = af::test::max_rel_error(got.data(), want.data(), got.size());
+    CHECK_MSG(err <= tol, describe(cfg, c) << ": max rel error " << err);
+    for (int i = 0; i < c.M; ++i)
+      for (int j = c.N; j < C.ld; ++j)
+        CHECK_MSG(C.v[size_t(i) * C.ld + j] == kSentinel, describe(cfg, c) << ": wrote C padding");
+  }
+}
+
+void check_case(ThreadPool& pool, const GemmConfig& cfg, const Case& c, std::mt19937& rng) {
+  check_case(pool, std::vector<GemmConfig>{cfg}, c, rng);
 }
 
 }  // namespace
@@ -128,23 +137,22 @@ AF_TEST("gemm: odd shapes x transposes x alpha/beta x padding, every isa and pro
                  Case{false, false, 257, 300, 129, 1, 0, 0}, Case{false, false, 65, 300, 1, 1, 0, 0},
                  Case{false, false, 300, 1, 257, 1, 0, 0}})
     shapes.push_back(c);
+  const std::vector<GemmConfig> cfgs = all_configs();
   int n = 0;
-  for (const GemmConfig& cfg : all_configs()) {
-    for (size_t si = 0; si < shapes.size(); ++si) {
-      for (int t = 0; t < 4; ++t) {
-        Case c = shapes[si];
-        c.ta = t & 1;
-        c.tb = t & 2;
-        c.pad = (si + t) % 3 == 0 ? 0 : (si + t) % 3 == 1 ? 5 : 16;
-        // Rotate through the 16 alpha/beta pairs; small shapes get all of them.
-        const bool small = double(c.M) * c.N * c.K < 2e5;
-        for (int k = 0; k < 16; ++k) {
-          if (!small && k != int((si * 4 + t) % 16)) continue;
-          c.alpha = ab[k / 4];
-          c.beta = ab[k % 4];
-          check_case(pool, cfg, c, rng);
-          ++n;
-        }
+  for (size_t si = 0; si < shapes.size(); ++si) {
+    for (int t = 0; t < 4; ++t) {
+      Case c = shapes[si];
+      c.ta = t & 1;
+      c.tb = t & 2;
+      c.pad = (si + t) % 3 == 0 ? 0 : (si + t) % 3 == 1 ? 5 : 16;
+      // Rotate through the 16 alpha/beta pairs; small shapes get all of them.
+      const bool small = double(c.M) * c.N * c.K < 2e5;
+      for (int k = 0; k < 16; ++k) {
+        if (!small && k != int((si * 4 + t) % 16)) continue;
+        c.alpha = ab[k / 4];
+        c.beta = ab[k % 4];
+        check_case(pool, cfgs, c, rng);
+        n += int(cfgs.size());
       }
     }
   }
@@ -186,13 +194,14 @@ AF_TEST("gemm: beta=0 overwrites a NaN-filled C; alpha=0 does not read A or B") 
 }
 
 AF_TEST("gemm: larger blocked shapes (several kc/mc/nc blocks and threads)") {
+  // 200 x 2100 x 1100 crosses every blocking boundary of every kernel set: several k blocks
+  // (kc <= 1024), A blocks (mc <= 163 at this depth) and B panels (nc <= 2048).
   ThreadPool pool(2);
   std::mt19937 rng(5);
-  for (const GemmConfig& cfg : all_configs())
-    for (int t = 0; t < 4; ++t) {
-      check_case(pool, cfg, {bool(t & 1), bool(t & 2), 515, 3100, 600, 1.0f, 0.5f, 3}, rng);
-      check_case(pool, cfg, {bool(t & 1), bool(t & 2), 1030, 97, 520, -2.0f, 1.0f, 0}, rng);
-    }
+  for (int t = 0; t < 4; ++t) {
+    check_case(pool, all_configs(), {bool(t & 1), bool(t & 2), 200, 2100, 1100, 1.0f, 0.5f, 3}, rng);
+    check_case(pool, all_configs(), {bool(t & 1), bool(t & 2), 1030, 97, 520, -2.0f, 1.0f, 0}, rng);
+  }
 }
 
 namespace {
@@ -228,19 +237,21 @@ struct Probe {
 }  // namespace
 
 AF_TEST("gemm: epilogue visits every element once, after it is final") {
+  // K = 1100 > kc of every set, so an epilogue run before the last k block would be caught.
   ThreadPool pool(2);
   std::mt19937 rng(11);
-  const int shapes[][3] = {{515, 1000, 600}, {7, 3, 5}, {128, 128, 64}, {33, 17, 0}, {1030, 97, 520}};
-  for (const GemmConfig& cfg : all_configs()) {
-    for (const auto& s : shapes) {
-      for (int t = 0; t < 4; ++t) {
-        const int M = s[0], N = s[1], K = s[2];
-        const bool ta = t & 1, tb = t & 2;
-        Mat A(ta ? K : M, ta ? M : K, (ta ? M : K) + 1, rng);
-        Mat B(tb ? N : K, tb ? K : N, (tb ? K : N) + 2, rng);
-        Mat C(M, N, N + 3, rng, kSentinel), R = C;
-        sgemm_reference(ta, tb, M, N, K, 1.0f, A.data(), A.ld, B.data(), B.ld, 0.5f, R.data(), R.ld);
-        const std::vector<float> expect = R.dense();
+  const int shapes[][3] = {{200, 700, 1100}, {7, 3, 5}, {128, 128, 64}, {33, 17, 0}, {1030, 97, 520}};
+  for (const auto& s : shapes) {
+    for (int t = 0; t < 4; ++t) {
+      const int M = s[0], N = s[1], K = s[2];
+      const bool ta = t & 1, tb = t & 2;
+      Mat A(ta ? K : M, ta ? M : K, (ta ? M : K) + 1, rng);
+      Mat B(tb ? N : K, tb ? K : N, (tb ? K : N) + 2, rng);
+      Mat C0(M, N, N + 3, rng, kSentinel), R = C0;
+      sgemm_reference(ta, tb, M, N, K, 1.0f, A.data(), A.ld, B.data(), B.ld, 0.5f, R.data(), R.ld);
+      const std::vector<float> expect = R.dense();
+      for (const GemmConfig& cfg : all_configs()) {
+        Mat C = C0;
         Probe probe(M, N, C.ld, expect.data());
         GemmEpilogue epi{&Probe::fn, &probe};
         sgemm(pool, cfg, ta, tb, M, N, K, 1.0f, A.data(), A.ld, B.data(), B.ld, 0.5f, C.data(), C.ld, &epi);
@@ -295,7 +306,8 @@ AF_TEST("gemm: nested calls from a parallel region (attention-head shapes)") {
 AF_TEST("gemm: builtin results are bit-identical for 1 and 2 threads") {
   ThreadPool one(1), two(2);
   std::mt19937 rng(21);
-  const int shapes[][3] = {{1024, 768, 768}, {515, 1000, 600}, {8, 3000, 300}, {3000, 9, 300}, {129, 130, 131}};
+  // Above the 2-thread threshold; {8, 6000, 400} splits N, {6000, 9, 400} splits M.
+  const int shapes[][3] = {{1024, 768, 768}, {515, 1000, 600}, {8, 6000, 400}, {6000, 9, 400}, {129, 130, 131}};
   for (const GemmConfig& cfg : all_configs()) {
     if (cfg.provider != GemmProvider::Builtin) continue;
     for (const auto& s : shapes)

@@ -1,0 +1,728 @@
+// Adapters, fusion layers and heads: adding and deleting them (parameters in the ParamStore,
+// AdapterHub key names), the active setup, what each site runs, and the packed adapter
+// weights the regrouped fusion uses.
+#include <cmath>
+#include <set>
+
+#include "bert.h"
+#include "dropout_rng.h"
+#include "errors.h"
+#include "model_internal.h"
+
+namespace af {
+
+// ---------------------------------------------------------------- initialisation
+
+void fill_init(std::vector<float>& host, const TensorEntry& e, InitKind kind, float stddev, uint64_t seed,
+               uint64_t* counter) {
+  host.assign(e.numel, 0.0f);
+  auto normal = [&](uint64_t& c) {
+    const double u1 = 1.0 - dropout_uniform(seed, c++), u2 = dropout_uniform(seed, c++);
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+  };
+  switch (kind) {
+    case InitKind::Zeros: break;
+    case InitKind::Ones: host.assign(e.numel, 1.0f); break;
+    case InitKind::Normal:
+      for (auto& v : host) v = static_cast<float>(stddev * normal(*counter));
+      break;
+    case InitKind::TruncNormal:
+      for (auto& v : host) {
+        double x;
+        do x = normal(*counter); while (std::fabs(x) > 2.0);
+        v = static_cast<float>(stddev * x);
+      }
+      break;
+    case InitKind::KaimingUniform: {
+      const double bound = 1.0 / std::sqrt(static_cast<double>(e.shape.back()));
+      for (auto& v : host) v = static_cast<float>((2.0 * dropout_uniform(seed, (*counter)++) - 1.0) * bound);
+      break;
+    }
+    case InitKind::Identity1e6: {
+      const int64_t D = e.shape[0];
+      for (int64_t r = 0; r < D; ++r)
+        for (int64_t c = 0; c < D; ++c) host[r * D + c] = r == c ? 1.0f : 1e-6f;
+      break;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- bookkeeping
+
+void BertModel::bump_setup() {
+  ++setup_version_;
+  ++params_version_;
+  have_activations_ = false;
+}
+
+void BertModel::reindex() {
+  const TensorTable& t = store_.table();
+  word_emb_ = t.index_of("embeddings.word_embeddings.weight");
+  pos_emb_ = t.index_of("embeddings.position_embeddings.weight");
+  type_emb_ = t.index_of("embeddings.token_type_embeddings.weight");
+  emb_ln_w_ = t.index_of("embeddings.LayerNorm.weight");
+  emb_ln_b_ = t.index_of("embeddings.LayerNorm.bias");
+  layers_.clear();
+  for (int i = 0; i < config_.num_hidden_layers; ++i) {
+    const std::string pre = "encoder.layer." + std::to_string(i) + ".";
+    auto at = [&](const std::string& n) { return t.index_of(pre + n); };
+    BertLayerParams lp;
+    lp.q_w = at("attention.self.query.weight");
+    lp.k_w = at("attention.self.key.weight");
+    lp.v_w = at("attention.self.value.weight");
+    lp.q_b = at("attention.self.query.bias");
+    lp.k_b = at("attention.self.key.bias");
+    lp.v_b = at("attention.self.value.bias");
+    lp.attn_out_w = at("attention.output.dense.weight");
+    lp.attn_out_b = at("attention.output.dense.bias");
+    lp.ln1_w = at("attention.output.LayerNorm.weight");
+    lp.ln1_b = at("attention.output.LayerNorm.bias");
+    lp.inter_w = at("intermediate.dense.weight");
+    lp.inter_b = at("intermediate.dense.bias");
+    lp.out_w = at("output.dense.weight");
+    lp.out_b = at("output.dense.bias");
+    lp.ln2_w = at("output.LayerNorm.weight");
+    lp.ln2_b = at("output.LayerNorm.bias");
+    AF_CHECK(t[lp.k_w].offset == t[lp.q_w].offset + t[lp.q_w].numel &&
+                 t[lp.v_w].offset == t[lp.k_w].offset + t[lp.k_w].numel,
+             "q/k/v weights contiguous");
+    AF_CHECK(t[lp.k_b].offset == t[lp.q_b].offset + t[lp.q_b].numel &&
+                 t[lp.v_b].offset == t[lp.k_b].offset + t[lp.k_b].numel,
+             "q/k/v biases contiguous");
+    layers_.push_back(lp);
+  }
+  for (auto& a : adapters_)
+    for (int i = 0; i < config_.num_hidden_layers; ++i)
+      for (int s = 0; s < kSites; ++s) {
+        AdapterSiteParams& sp = a.sites[i][s];
+        if (!sp.present) continue;
+        const std::string pre = "encoder.layer." + std::to_string(i) + "." + site_prefix(s) + "adapters." + a.name + ".";
+        sp.down_w = t.index_of(pre + "adapter_down.0.weight");
+        sp.down_b = t.index_of(pre + "adapter_down.0.bias");
+        sp.up_w = t.index_of(pre + "adapter_up.weight");
+        sp.up_b = t.index_of(pre + "adapter_up.bias");
+      }
+  for (auto& f : fusions_)
+    for (int i = 0; i < config_.num_hidden_layers; ++i)
+      for (int s = 0; s < kSites; ++s) {
+        FusionSiteParams& fp = f.sites[i][s];
+        if (!fp.present) continue;
+        const std::string pre = "encoder.layer." + std::to_string(i) + "." + site_prefix(s) + "adapter_fusion_layer." + f.key + ".";
+        auto find = [&](const std::string& n) { const TensorEntry* e = t.find(pre + n); return e ? t.index_of(pre + n) : SIZE_MAX; };
+        fp.q_w = find("query.weight");
+        fp.q_b = find("query.bias");
+        fp.k_w = find("key.weight");
+        fp.k_b = find("key.bias");
+        fp.v_w = find("value.weight");
+      }
+  for (auto& h : heads_) {
+    h.params.weight.clear();
+    h.params.bias.clear();
+    for (int k = 0; k < h.config.layers; ++k) {
+      const std::string pre = "heads." + h.name + "." + std::to_string(1 + 3 * k) + ".";
+      h.params.weight.push_back(t.index_of(pre + "weight"));
+      const TensorEntry* b = t.find(pre + "bias");
+      h.params.bias.push_back(b ? t.index_of(pre + "bias") : SIZE_MAX);
+    }
+  }
+}
+
+namespace {
+
+void check_module_name(const std::string& name, const char* what) {
+  if (name.empty() || name.size() > 200)
+    fail(ErrorCode::InvalidArgument, std::string(what) + " name must be 1 to 200 characters");
+  for (char c : name)
+    if (c == '.' || c == ',' || c == '/' || c == '\\' || static_cast<unsigned char>(c) < 0x20)
+      fail(ErrorCode::InvalidArgument, std::string(what) + " name \"" + name +
+                                           "\" may not contain '.', ',', '/', '\\\\' or control characters");
+}
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + v[i];
+  return s;
+}
+
+bool site_enabled(const AdapterConfig& c, int site) { return site == 0 ? c.mh_adapter : c.output_adapter; }
+
+}  // namespace
+
+const BertModel::AdapterEntry& BertModel::adapter(const std::string& name) const {
+  for (const auto& a : adapters_)
+    if (a.name == name) return a;
+  fail(ErrorCode::InvalidArgument, "no adapter named \"" + name + "\"");
+}
+
+const AdapterConfig& BertModel::adapter_config(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return adapter(name).config;
+}
+
+const FusionConfig& BertModel::fusion_config(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& f : fusions_)
+    if (f.key == key) return f.config;
+  fail(ErrorCode::InvalidArgument, "no adapter fusion named \"" + key + "\"");
+}
+
+const HeadConfig& BertModel::head_config(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& h : heads_)
+    if (h.name == name) return h.config;
+  fail(ErrorCode::InvalidArgument, "no head named \"" + name + "\"");
+}
+
+std::vector<std::string> BertModel::adapter_names() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& a : adapters_) out.push_back(a.name);
+  return out;
+}
+std::vector<std::string> BertModel::fusion_keys() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& f : fusions_) out.push_back(f.key);
+  return out;
+}
+std::vector<std::string> BertModel::head_names() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& h : heads_) out.push_back(h.name);
+  return out;
+}
+
+namespace {
+std::vector<std::string> names_with_infix(const TensorTable& t, const std::string& infix, bool prefix) {
+  std::vector<std::string> out;
+  for (const auto& e : t.entries())
+    if (prefix ? e.name.rfind(infix, 0) == 0 : e.name.find(infix) != std::string::npos) out.push_back(e.name);
+  return out;
+}
+}  // namespace
+
+std::vector<std::string> BertModel::adapter_param_names(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  adapter(name);
+  return names_with_infix(store_.table(), ".adapters." + name + ".", false);
+}
+std::vector<std::string> BertModel::fusion_param_names(const std::string& key) const {
+  fusion_config(key);
+  std::lock_guard<std::mutex> lock(mu_);
+  return names_with_infix(store_.table(), ".adapter_fusion_layer." + key + ".", false);
+}
+std::vector<std::string> BertModel::head_param_names(const std::string& name) const {
+  head_config(name);
+  std::lock_guard<std::mutex> lock(mu_);
+  return names_with_infix(store_.table(), "heads." + name + ".", true);
+}
+
+// ---------------------------------------------------------------- adding and deleting
+
+std::vector<std::string> BertModel::add_adapter(const std::string& name, const AdapterConfig& config, uint64_t seed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  check_module_name(name, "adapter");
+  for (const auto& a : adapters_)
+    if (a.name == name) fail(ErrorCode::InvalidArgument, "an adapter named \"" + name + "\" already exists");
+  for (int l : config.leave_out)
+    if (l < 0 || l >= config_.num_hidden_layers)
+      fail(ErrorCode::InvalidArgument, "adapter \"" + name + "\": leave_out layer " + std::to_string(l) +
+                                           " does not exist (the model has " + std::to_string(config_.num_hidden_layers) + ")");
+  InitKind down_kind = InitKind::Normal, up_kind = InitKind::Normal;
+  float stddev = 0.02f;
+  if (config.init_weights == "houlsby") {
+    down_kind = up_kind = InitKind::TruncNormal;
+    stddev = 0.01f;
+  } else if (config.init_weights == "mam_adapter") {
+    down_kind = InitKind::KaimingUniform;
+    up_kind = InitKind::Zeros;
+  } else if (config.init_weights != "bert") {
+    fail(ErrorCode::Unsupported, "adapter \"" + name + "\": init_weights \"" + config.init_weights +
+                                     "\" is not supported (bert, houlsby, mam_adapter)");
+  }
+  const int64_t D = config_.hidden_size;
+  AdapterEntry e;
+  e.name = name;
+  e.config = config;
+  e.sites.assign(config_.num_hidden_layers, {});
+  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+  std::vector<InitKind> kinds;
+  for (int i = 0; i < config_.num_hidden_layers; ++i) {
+    if (!config.in_layer(i)) continue;
+    for (int s = 0; s < kSites; ++s) {
+      if (!site_enabled(config, s)) continue;
+      const int64_t r = config.bottleneck(i, config_.hidden_size);
+      e.sites[i][s].present = true;
+      e.sites[i][s].r = static_cast<int>(r);
+      const std::string pre = "encoder.layer." + std::to_string(i) + "." + site_prefix(s) + "adapters." + name + ".";
+      shapes.push_back({pre + "adapter_down.0.weight", {r, D}});
+      kinds.push_back(down_kind);
+      shapes.push_back({pre + "adapter_down.0.bias", {r}});
+      kinds.push_back(InitKind::Zeros);
+      shapes.push_back({pre + "adapter_up.weight", {D, r}});
+      kinds.push_back(up_kind);
+      shapes.push_back({pre + "adapter_up.bias", {D}});
+      kinds.push_back(InitKind::Zeros);
+    }
+  }
+  const size_t first = store_.add(shapes);
+  std::vector<float> host;
+  uint64_t counter = 0;
+  std::vector<std::string> names;
+  for (size_t k = 0; k < shapes.size(); ++k) {
+    fill_init(host, store_[first + k], kinds[k], stddev, seed, &counter);
+    backend_->copy_to_device(p(first + k), host.data(), host.size() * sizeof(float));
+    names.push_back(shapes[k].first);
+  }
+  adapters_.push_back(std::move(e));
+  reindex();
+  bump_setup();
+  return names;
+}
+
+std::vector<std::string> BertModel::add_fusion(const std::vector<std::string>& names, const FusionConfig& config,
+                                               uint64_t seed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (names.empty()) fail(ErrorCode::InvalidArgument, "a fusion needs at least one adapter");
+  std::set<std::string> seen;
+  for (const auto& n : names) {
+    adapter(n);  // must exist
+    if (!seen.insert(n).second) fail(ErrorCode::InvalidArgument, "adapter \"" + n + "\" appears twice in the fusion");
+  }
+  const std::string key = join(names);
+  for (const auto& f : fusions_)
+    if (f.key == key) fail(ErrorCode::InvalidArgument, "an adapter fusion named \"" + key + "\" already exists");
+  const int64_t D = config_.hidden_size;
+  FusionEntry e;
+  e.names = names;
+  e.key = key;
+  e.config = config;
+  e.sites.assign(config_.num_hidden_layers, {});
+  e.temperature.assign(config_.num_hidden_layers, {1.0f, 1.0f});
+  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+  std::vector<InitKind> kinds;
+  for (int s = 0; s < kSites; ++s) {
+    // AdapterHub adds a fusion layer at a location when every fused adapter has it.
+    bool all = true;
+    for (const auto& n : names) all &= site_enabled(adapter(n).config, s);
+    if (!all) continue;
+    for (int i = 0; i < config_.num_hidden_layers; ++i) {
+      e.sites[i][s].present = true;
+      e.temperature[i][s] = config.temperature ? 50.0f : 1.0f;
+      const std::string pre = "encoder.layer." + std::to_string(i) + "." + site_prefix(s) + "adapter_fusion_layer." + key + ".";
+      if (config.query) {
+        shapes.push_back({pre + "query.weight", {D, D}});
+        kinds.push_back(InitKind::Normal);
+        shapes.push_back({pre + "query.bias", {D}});
+        kinds.push_back(InitKind::Zeros);
+      }
+      if (config.key) {
+        shapes.push_back({pre + "key.weight", {D, D}});
+        kinds.push_back(InitKind::Normal);
+        shapes.push_back({pre + "key.bias", {D}});
+        kinds.push_back(InitKind::Zeros);
+      }
+      if (config.value) {
+        shapes.push_back({pre + "value.weight", {D, D}});
+        kinds.push_back(config.value_initialized ? InitKind::Identity1e6 : InitKind::Normal);
+      }
+    }
+  }
+  if (shapes.empty() && (config.query || config.key || config.value))
+    fail(ErrorCode::InvalidArgument, "adapters " + key + " share no adapter location (mh_adapter / output_adapter)");
+  const size_t first = shapes.empty() ? 0 : store_.add(shapes);
+  std::vector<float> host;
+  uint64_t counter = 0;
+  std::vector<std::string> out;
+  for (size_t k = 0; k < shapes.size(); ++k) {
+    fill_init(host, store_[first + k], kinds[k], 0.02f, seed, &counter);
+    backend_->copy_to_device(p(first + k), host.data(), host.size() * sizeof(float));
+    out.push_back(shapes[k].first);
+  }
+  fusions_.push_back(std::move(e));
+  reindex();
+  bump_setup();
+  return out;
+}
+
+std::vector<std::string> BertModel::add_head(const std::string& name, const HeadConfig& config, uint64_t seed) {
+  std::lock_guard<std::mutex> lock(mu_);
+  check_module_name(name, "head");
+  for (const auto& h : heads_)
+    if (h.name == name) fail(ErrorCode::InvalidArgument, "a head named \"" + name + "\" already exists");
+  const auto shapes = head_param_shapes(name, config, config_.hidden_size);
+  const size_t first = store_.add(shapes);
+  std::vector<float> host;
+  uint64_t counter = 0;
+  std::vector<std::string> out;
+  for (size_t k = 0; k < shapes.size(); ++k) {
+    const bool bias = shapes[k].second.size() == 1;
+    fill_init(host, store_[first + k], bias ? InitKind::Zeros : InitKind::Normal, 0.02f, seed, &counter);
+    backend_->copy_to_device(p(first + k), host.data(), host.size() * sizeof(float));
+    out.push_back(shapes[k].first);
+  }
+  heads_.push_back({name, config, {}});
+  reindex();
+  bump_setup();
+  return out;
+}
+
+void BertModel::delete_adapter(const std::string& name) {
+  std::lock_guard<std::mutex> lock(mu_);
+  adapter(name);
+  // Fusions over this adapter go too (AdapterHub does the same).
+  std::vector<std::string> doomed;
+  for (const auto& f : fusions_)
+    for (const auto& n : f.names)
+      if (n == name) doomed.push_back(f.key);
+  const std::string infix = ".adapters." + name + ".";
+  store_.remove_if([&](const std::string& p) {
+    if (p.find(infix) != std::string::npos) return true;
+    for (const auto& k : doomed)
+      if (p.find(".adapter_fusion_layer." + k + ".") != std::string::npos) return true;
+    return false;
+  });
+  adapters_.erase(std::remove_if(adapters_.begin(), adapters_.end(), [&](const AdapterEntry& a) { return a.name == name; }),
+                  adapters_.end());
+  fusions_.erase(std::remove_if(fusions_.begin(), fusions_.end(),
+                                [&](const FusionEntry& f) { return std::find(doomed.begin(), doomed.end(), f.key) != doomed.end(); }),
+                 fusions_.end());
+  if (std::find(active_.names.begin(), active_.names.end(), name) != active_.names.end()) active_ = ActiveSetup{};
+  reindex();
+  bump_setup();
+}
+
+void BertModel::delete_fusion(const std::string& key) {
+  fusion_config(key);
+  std::lock_guard<std::mutex> lock(mu_);
+  store_.remove_if([&](const std::string& p) { return p.find(".adapter_fusion_layer." + key + ".") != std::string::npos; });
+  fusions_.erase(std::remove_if(fusions_.begin(), fusions_.end(), [&](const FusionEntry& f) { return f.key == key; }),
+                 fusions_.end());
+  if (active_.kind == ActiveSetup::Kind::Fuse && join(active_.names) == key) active_ = ActiveSetup{};
+  reindex();
+  bump_setup();
+}
+
+void BertModel::delete_head(const std::string& name) {
+  head_config(name);
+  std::lock_guard<std::mutex> lock(mu_);
+  store_.remove_if([&](const std::string& p) { return p.rfind("heads." + name + ".", 0) == 0; });
+  heads_.erase(std::remove_if(heads_.begin(), heads_.end(), [&](const HeadEntry& h) { return h.name == name; }),
+               heads_.end());
+  if (active_head_ == name) active_head_.clear();
+  reindex();
+  bump_setup();
+}
+
+// ---------------------------------------------------------------- the active setup
+
+void BertModel::set_active(const ActiveSetup& setup, const std::string& head) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (setup.kind == ActiveSetup::Kind::Single && setup.names.size() != 1)
+    fail(ErrorCode::InvalidArgument, "a single active adapter needs exactly one name");
+  for (const auto& n : setup.names) adapter(n);
+  if (setup.kind == ActiveSetup::Kind::Fuse) {
+    const std::string key = join(setup.names);
+    bool found = false;
+    for (const auto& f : fusions_) found |= f.key == key;
+    if (!found) fail(ErrorCode::InvalidArgument, "no adapter fusion named \"" + key + "\": add it with addAdapterFusion first");
+  }
+  if (!head.empty()) {
+    bool found = false;
+    for (const auto& h : heads_) found |= h.name == head;
+    if (!found) fail(ErrorCode::InvalidArgument, "no head named \"" + head + "\"");
+  }
+  active_ = setup;
+  active_head_ = head;
+  bump_setup();
+}
+
+void BertModel::set_fusion_direct(bool direct) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fusion_direct_ = direct;
+  bump_setup();
+}
+
+BertModel::SitePlan BertModel::plan_site(int layer, int site) const {
+  SitePlan plan;
+  auto flow_of = [](const AdapterConfig& c, const FusionConfig* f) {
+    SiteFlow flow;
+    flow.ln_before = c.original_ln_before;
+    flow.ln_after = c.original_ln_after;
+    flow.residual = c.residual;
+    flow.query_before_ln = f && f->query_before_ln;
+    return flow;
+  };
+  if (active_.kind == ActiveSetup::Kind::Single) {
+    const AdapterEntry& a = adapter(active_.names[0]);
+    if (!a.sites[layer][site].present) return plan;
+    plan.kind = SitePlan::Kind::Single;
+    plan.adapter = &a;
+    plan.flow = flow_of(a.config, nullptr);
+    plan.R = a.sites[layer][site].r;
+  } else if (active_.kind == ActiveSetup::Kind::Fuse) {
+    const std::string key = join(active_.names);
+    const FusionEntry* f = nullptr;
+    for (const auto& e : fusions_)
+      if (e.key == key) f = &e;
+    AF_CHECK(f, "active fusion exists");
+    if (!f->sites[layer][site].present) return plan;
+    for (const auto& n : f->names) {
+      const AdapterEntry& a = adapter(n);
+      if (a.sites[layer][site].present) plan.fused.push_back(&a);
+    }
+    if (plan.fused.empty()) return plan;
+    plan.kind = SitePlan::Kind::Fusion;
+    plan.fusion = f;
+    plan.flow = flow_of(plan.fused.back()->config, &f->config);  // the last adapter's pre/post
+    plan.N = static_cast<int>(plan.fused.size());
+    for (const auto* a : plan.fused) plan.R += a->sites[layer][site].r;
+    plan.direct = fusion_direct_;
+    for (const auto* a : plan.fused) plan.direct |= a->config.non_linearity != plan.fused[0]->config.non_linearity;
+  }
+  return plan;
+}
+
+SiteNeeds BertModel::needs_of(const SitePlan& plan) const {
+  SiteNeeds n;
+  if (plan.kind == SitePlan::Kind::Plain) return n;
+  n.adapter = true;
+  n.pre = plan.flow.ln_before;
+  n.R = plan.R;
+  if (plan.kind == SitePlan::Kind::Fusion) {
+    n.fusion = true;
+    n.direct = plan.direct;
+    n.N = plan.N;
+  }
+  return n;
+}
+
+void add_site_tensors(TensorTable& t, const std::string& pre, const SiteNeeds& n, int64_t T, int64_t D, bool own_out) {
+  t.add(pre + "post_in", {T, D});
+  t.add(pre + "post_mean", {T});
+  t.add(pre + "post_rstd", {T});
+  if (own_out) t.add(pre + "out", {T, D});
+  if (n.pre) {
+    t.add(pre + "pre_in", {T, D});
+    t.add(pre + "pre_mean", {T});
+    t.add(pre + "pre_rstd", {T});
+    t.add(pre + "hs", {T, D});
+  }
+  if (n.R) {
+    t.add(pre + "z", {T, n.R});
+    t.add(pre + "d", {T, n.R});
+  }
+  if (n.fusion) {
+    t.add(pre + "q", {T, D});
+    t.add(pre + "u", {T, D});
+    t.add(pre + "scores", {T, n.N});
+    t.add(pre + "probs", {T, n.N});
+    t.add(pre + "row_bias", {T});
+    t.add(pre + "qp", {T, D});
+    t.add(pre + "G", {T, n.R});
+    if (n.direct) {
+      t.add(pre + "up_all", {T, n.N * D});
+      t.add(pre + "k_all", {T, n.N * D});
+      t.add(pre + "v_all", {T, n.N * D});
+    }
+  }
+}
+
+SiteActs site_acts(const std::function<float*(const std::string&)>& at, const std::string& pre) {
+  SiteActs a;
+  a.post_in = at(pre + "post_in");
+  a.post_mean = at(pre + "post_mean");
+  a.post_rstd = at(pre + "post_rstd");
+  a.out = at(pre + "out");
+  a.pre_in = at(pre + "pre_in");
+  a.pre_mean = at(pre + "pre_mean");
+  a.pre_rstd = at(pre + "pre_rstd");
+  a.hs = at(pre + "hs");
+  a.z = at(pre + "z");
+  a.d = at(pre + "d");
+  a.q = at(pre + "q");
+  a.qp = at(pre + "qp");
+  a.u = at(pre + "u");
+  a.G = at(pre + "G");
+  a.scores = at(pre + "scores");
+  a.probs = at(pre + "probs");
+  a.row_bias = at(pre + "row_bias");
+  a.up_all = at(pre + "up_all");
+  a.k_all = at(pre + "k_all");
+  a.v_all = at(pre + "v_all");
+  return a;
+}
+
+// ---------------------------------------------------------------- weights of a site
+
+LayerNormRef BertModel::site_norm(int layer, int site) const {
+  const BertLayerParams& lp = layers_[layer];
+  const size_t w = site == 0 ? lp.ln1_w : lp.ln2_w, b = site == 0 ? lp.ln1_b : lp.ln2_b;
+  return {p(w), p(b), g(w), g(b), config_.layer_norm_eps};
+}
+
+AdapterRef BertModel::adapter_ref(const AdapterEntry& e, int layer, int site) const {
+  const AdapterSiteParams& sp = e.sites[layer][site];
+  AdapterRef r;
+  r.down_w = p(sp.down_w);
+  r.down_b = p(sp.down_b);
+  r.up_w = p(sp.up_w);
+  r.up_b = p(sp.up_b);
+  r.g_down_w = g(sp.down_w);
+  r.g_down_b = g(sp.down_b);
+  r.g_up_w = g(sp.up_w);
+  r.g_up_b = g(sp.up_b);
+  r.r = sp.r;
+  r.act = e.config.non_linearity;
+  r.scaling = static_cast<float>(e.config.scaling);
+  return r;
+}
+
+FusionRef BertModel::fusion_ref(const SitePlan& plan, int layer, int site, bool want_adapter_grads) {
+  Backend& be = *backend_;
+  const FusionSiteParams& fp = plan.fusion->sites[layer][site];
+  const int D = config_.hidden_size;
+  FusionRef r;
+  auto val = [&](size_t i) -> const float* { return i == SIZE_MAX ? nullptr : p(i); };
+  auto grad = [&](size_t i) -> float* { return i == SIZE_MAX ? nullptr : g(i); };
+  r.has_query = fp.q_w != SIZE_MAX;
+  r.has_key = fp.k_w != SIZE_MAX;
+  r.has_value = fp.v_w != SIZE_MAX;
+  r.q_w = val(fp.q_w), r.q_b = val(fp.q_b), r.k_w = val(fp.k_w), r.k_b = val(fp.k_b), r.v_w = val(fp.v_w);
+  r.g_q_w = grad(fp.q_w), r.g_q_b = grad(fp.q_b), r.g_k_w = grad(fp.k_w), r.g_k_b = grad(fp.k_b), r.g_v_w = grad(fp.v_w);
+  r.N = plan.N;
+  r.R = plan.R;
+  r.act = plan.fused[0]->config.non_linearity;
+  r.unit_offsets = unit_offsets_.get();
+  r.inv_temperature = 1.0f / plan.fusion->temperature[layer][site];
+  bool adapters_train = false;
+  for (const auto* a : plan.fused) {
+    r.adapters.push_back(adapter_ref(*a, layer, site));
+    const AdapterRef& ar = r.adapters.back();
+    adapters_train |= ar.g_down_w || ar.g_down_b || ar.g_up_w || ar.g_up_b;
+  }
+  if (plan.direct) return r;
+
+  // The packed weights, rebuilt when the set of adapters or their values changed.
+  if (packs_.size() != layers_.size()) packs_.resize(layers_.size());
+  std::unique_ptr<FusionPack>& pack = packs_[layer][site];
+  std::vector<std::string> names;
+  for (const auto* a : plan.fused) names.push_back(a->name);
+  if (!pack || pack->names != names || pack->version != params_version_) {
+    if (!pack) pack = std::make_unique<FusionPack>();
+    FusionPack& fpk = *pack;
+    fpk.names = names;
+    fpk.N = plan.N;
+    fpk.R = plan.R;
+    const int R = plan.R, N = plan.N;
+    fpk.down_all.ensure(be, size_t(R) * D);
+    fpk.down_b_all.ensure(be, R);
+    fpk.up_all.ensure(be, size_t(D) * R);
+    fpk.up_b_all.ensure(be, size_t(N) * D);
+    fpk.offsets.ensure(be, N + 1);
+    fpk.off.assign(N + 1, 0);
+    int max_r = 0;
+    for (int n = 0; n < N; ++n) {
+      fpk.off[n + 1] = fpk.off[n] + r.adapters[n].r;
+      max_r = std::max(max_r, r.adapters[n].r);
+    }
+    fpk.tmp.ensure(be, std::max(size_t(D) * max_r, size_t(D)));
+    be.copy_to_device(fpk.offsets.get(), fpk.off.data(), sizeof(int32_t) * (N + 1));
+    for (int n = 0; n < N; ++n) {
+      const AdapterRef& a = r.adapters[n];
+      const int o = fpk.off[n];
+      be.copy_device(fpk.down_all.get() + size_t(o) * D, a.down_w, sizeof(float) * a.r * D);
+      be.copy_device(fpk.down_b_all.get() + o, a.down_b, sizeof(float) * a.r);
+      // up_all[:, o:o+r] = scaling * Wu_n; up_b_all[n] = scaling * bu_n
+      const float* up = a.up_w;
+      if (a.scaling != 1.0f) {
+        be.copy_device(fpk.tmp.get(), a.up_w, sizeof(float) * D * a.r);
+        be.scale(fpk.tmp.get(), size_t(D) * a.r, a.scaling);
+        up = fpk.tmp.get();
+      }
+      be.copy_rows(fpk.up_all.get() + o, R, up, a.r, D, a.r, false);
+      be.copy_device(fpk.up_b_all.get() + size_t(n) * D, a.up_b, sizeof(float) * D);
+      if (a.scaling != 1.0f) be.scale(fpk.up_b_all.get() + size_t(n) * D, D, a.scaling);
+    }
+    fpk.version = params_version_;
+  }
+  r.down_all = pack->down_all.get();
+  r.down_b_all = pack->down_b_all.get();
+  r.up_all = pack->up_all.get();
+  r.up_b_all = pack->up_b_all.get();
+  r.offsets = pack->offsets.get();
+  if (want_adapter_grads && adapters_train) {
+    FusionPack& fpk = *pack;
+    const size_t R = plan.R, N = plan.N;
+    fpk.g_down_all.ensure(be, R * D);
+    fpk.g_down_b_all.ensure(be, R);
+    fpk.g_up_all.ensure(be, D * R);
+    fpk.g_up_b_all.ensure(be, N * D);
+    for (auto* buf : {&fpk.g_down_all, &fpk.g_down_b_all, &fpk.g_up_all, &fpk.g_up_b_all})
+      be.zero(buf->get(), buf->size() * sizeof(float));
+    r.g_down_all = fpk.g_down_all.get();
+    r.g_down_b_all = fpk.g_down_b_all.get();
+    r.g_up_all = fpk.g_up_all.get();
+    r.g_up_b_all = fpk.g_up_b_all.get();
+  }
+  return r;
+}
+
+void BertModel::scatter_fusion_adapter_grads(const SitePlan& plan, int layer, int site) {
+  Backend& be = *backend_;
+  FusionPack& fpk = *packs_[layer][site];
+  const int D = config_.hidden_size, R = plan.R;
+  for (int n = 0; n < plan.N; ++n) {
+    const AdapterRef a = adapter_ref(*plan.fused[n], layer, site);
+    const int o = fpk.off[n];
+    if (a.g_down_w) be.add(a.g_down_w, fpk.g_down_all.get() + size_t(o) * D, nullptr, size_t(a.r) * D);
+    if (a.g_down_b) be.add(a.g_down_b, fpk.g_down_b_all.get() + o, nullptr, a.r);
+    // The packed up weights are scaled: d(Wu_n) = scaling * d(packed block).
+    if (a.g_up_w) {
+      be.copy_rows(fpk.tmp.get(), a.r, fpk.g_up_all.get() + o, R, D, a.r, false);
+      if (a.scaling != 1.0f) be.scale(fpk.tmp.get(), size_t(D) * a.r, a.scaling);
+      be.add(a.g_up_w, fpk.tmp.get(), nullptr, size_t(D) * a.r);
+    }
+    if (a.g_up_b) {
+      be.copy_device(fpk.tmp.get(), fpk.g_up_b_all.get() + size_t(n) * D, sizeof(float) * D);
+      if (a.scaling != 1.0f) be.scale(fpk.tmp.get(), D, a.scaling);
+      be.add(a.g_up_b, fpk.tmp.get(), nullptr, D);
+    }
+  }
+}
+
+void BertModel::anneal_temperature(const SitePlan& plan, int layer, int site) {
+  if (!plan.fusion->config.temperature) return;
+  for (auto& f : fusions_)
+    if (&f == plan.fusion) {
+      // AdapterHub: T starts at 50 and drops by 50/1000 after every forward, down to 1.
+      float& T = f.temperature[layer][site];
+      T = std::max(T - 50.0f / 1000.0f, 1.0f);
+    }
+}
+
+std::vector<float> BertModel::fusion_temperatures(const std::string& key) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& f : fusions_)
+    if (f.key == key) {
+      std::vector<float> out;
+      for (const auto& t : f.temperature) out.insert(out.end(), t.begin(), t.end());
+      return out;
+    }
+  fail(ErrorCode::InvalidArgument, "no adapter fusion named \"" + key + "\"");
+}
+
+void BertModel::set_fusion_temperatures(const std::string& key, const std::vector<float>& t) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& f : fusions_)
+    if (f.key == key) {
+      if (t.size() != f.temperature.size() * kSites)
+        fail(ErrorCode::InvalidArgument, "expected " + std::to_string(f.temperature.size() * kSites) + " temperatures");
+      for (size_t i = 0; i < f.temperature.size(); ++i)
+        for (int s = 0; s < kSites; ++s) f.temperature[i][s] = t[i * kSites + s];
+      return;
+    }
+  fail(ErrorCode::InvalidArgument, "no adapter fusion named \"" + key + "\"");
+}
+
+}  // namespace af

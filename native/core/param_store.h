@@ -1,0 +1,52 @@
+// A model's parameters: the TensorTable (names, shapes, layout) plus the device buffers it
+// lays out — values, and gradients for the trainable entries only. Entries can be added
+// (adapters, fusion layers, heads arrive after loading) and removed; values survive both.
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "backend.h"
+#include "device_buffer.h"
+#include "tensor_table.h"
+
+namespace af {
+
+class ParamStore {
+ public:
+  explicit ParamStore(Backend& backend) : backend_(&backend) {}
+
+  const TensorTable& table() const { return table_; }
+  size_t size() const { return table_.size(); }
+  const TensorEntry& operator[](size_t i) const { return table_[i]; }
+
+  // Appends tensors (zero-initialised); existing values are kept. Returns the first new index.
+  // Trainability of existing entries is kept; new entries are frozen.
+  size_t add(const std::vector<std::pair<std::string, std::vector<int64_t>>>& tensors);
+  // Removes every entry for which `drop(name)` is true; returns how many were removed.
+  // Indices of the remaining entries change: callers re-resolve them by name.
+  size_t remove_if(const std::function<bool(const std::string&)>& drop);
+
+  float* value(size_t i) const { return values_.get() + table_[i].offset; }
+  // Null when the entry is frozen.
+  float* grad(size_t i) const {
+    const TensorEntry& e = table_[i];
+    return e.trainable ? grads_.get() + e.grad_offset : nullptr;
+  }
+  float* grads_base() const { return grads_.get(); }
+  size_t grad_floats() const { return table_.grad_floats(); }
+
+  // Sets trainability (one flag per entry); gradient storage is reallocated and zeroed.
+  void set_trainable(const std::vector<bool>& trainable);
+  std::vector<bool> trainable_flags() const;
+  void zero_grad();
+
+ private:
+  void relayout(TensorTable next, const std::vector<size_t>& old_index_of_new);
+
+  Backend* backend_;
+  TensorTable table_;
+  DeviceBuffer<float> values_, grads_;
+};
+
+}  // namespace af
