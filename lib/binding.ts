@@ -60,6 +60,76 @@ export interface NativeBertModel {
   getGrad(name: string): Promise<Float32Array>;
   dispose(): void;
   readonly disposed: boolean;
+
+  // Adapters, fusion, heads. Configs are JSON text: an AdapterHub "config" object or a preset name.
+  addAdapter(name: string, configJson: string, overridesJson: string | null, seed: number): string[];
+  addAdapterFusion(adapterNames: string[], configJson: string, overridesJson: string | null, seed: number): string[];
+  addHead(name: string, configJson: string, seed: number): string[];
+  deleteModule(kind: NativeModuleKind, name: string): Promise<void>;
+  /** JSON text of the module's full "config" object, as AdapterHub writes it. */
+  moduleConfig(kind: NativeModuleKind, name: string): string;
+  moduleNames(kind: NativeModuleKind): string[];
+  /** Parameter names (without "bert.") of one module. */
+  moduleParamNames(kind: NativeModuleKind, name: string): string[];
+  setActive(kind: 'none' | 'single' | 'fuse', names: string[], head: string | null): void;
+  setFusionDirect(direct: boolean): void;
+  headInfo(): { name: string; classes: number; regression: boolean; multipleChoice: boolean } | null;
+  fusionTemperatures(name: string): Float32Array;
+  setFusionTemperatures(name: string, temperatures: Float32Array): void;
+
+  // Heads, losses, optimiser.
+  predict(
+    inputIds: Int32Array,
+    tokenTypeIds: Int32Array | null,
+    attentionMask: Int32Array | null,
+    batchSize: number,
+    seqLen: number,
+    options: { outputFusionAttentions?: boolean; train?: boolean; seed?: number },
+  ): Promise<{ logits: Float32Array; fusionAttentions?: (Float32Array | null)[] }>;
+  lossAndGrad(
+    inputIds: Int32Array,
+    tokenTypeIds: Int32Array | null,
+    attentionMask: Int32Array | null,
+    batchSize: number,
+    seqLen: number,
+    labels: Int32Array | Float32Array,
+    options: { train?: boolean; seed?: number; backward?: boolean },
+  ): Promise<NativeLoss & { logits: Float32Array }>;
+  trainStep(
+    inputIds: Int32Array,
+    tokenTypeIds: Int32Array | null,
+    attentionMask: Int32Array | null,
+    batchSize: number,
+    seqLen: number,
+    labels: Int32Array | Float32Array,
+    options: NativeAdamWOptions & { train?: boolean; seed?: number },
+  ): Promise<NativeLoss & { gradNorm: number; logits: Float32Array }>;
+  optimizerStep(options: NativeAdamWOptions): Promise<{ gradNorm: number }>;
+  setWeightDecayMask(flags: boolean[]): void;
+  getOptimizerState(name: string): Promise<{ steps: number; m: Float32Array; v: Float32Array }>;
+  setOptimizerState(steps: number, name: string, m: Float32Array, v: Float32Array): Promise<void>;
+  resetOptimizer(): void;
+}
+
+export type NativeModuleKind = 'adapter' | 'fusion' | 'head';
+
+export interface NativeLoss {
+  /** lossCe + lossReg */
+  loss: number;
+  /** The task loss: cross-entropy, or MSE for regression heads. */
+  lossCe: number;
+  /** AdapterFusion's value regulariser, 0.01·Σ‖I − W_v‖². */
+  lossReg: number;
+}
+
+export interface NativeAdamWOptions {
+  lr?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  weightDecay?: number;
+  /** Global-norm gradient clipping; 0 = off. */
+  maxGradNorm?: number;
 }
 
 export interface NativeBackendInfo {
@@ -91,6 +161,8 @@ export interface NativeTensorToWrite {
 
 export interface BindingModule {
   readSafetensors(path: string): Promise<{ tensors: NativeTensor[]; metadata: Record<string, string> }>;
+  /** A PyTorch .bin state dict through the restricted unpickler (never executes code). */
+  readTorchStateDict(path: string): Promise<{ tensors: NativeTensor[]; metadata: Record<string, string> }>;
   /** Atomic: a temp file renamed over `path`; F16/BF16 are rounded to nearest even from Float32Array data. */
   writeSafetensors(path: string, tensors: NativeTensorToWrite[], metadata?: Record<string, string>): Promise<void>;
   backendInfo(options?: NativeBackendOptions): NativeBackendInfo;

@@ -10,7 +10,24 @@ export type {
   ParameterInfo,
   HfBertConfig,
   CreateModelOptions,
+  PredictOptions,
+  PredictOutput,
+  Labels,
+  AdamWOptions,
+  LossOutput,
+  StepOptions,
+  TrainAdapterFusionOptions,
 } from './model/bert-model.js';
+export { Fuse, fuse } from './adapters/composition.js';
+export type { AdapterSetup } from './adapters/composition.js';
+export type {
+  AddAdapterOptions,
+  AddFusionOptions,
+  AddClassificationHeadOptions,
+  AddMultipleChoiceHeadOptions,
+  AdapterPreset,
+  NonLinearity,
+} from './adapters/options.js';
 export { backendInfo } from './backend-info.js';
 export type { BackendInfo } from './backend-info.js';
 export * from './errors.js';

@@ -1,8 +1,27 @@
 // The public BERT model: a typed, disposable handle over the native encoder. Argument types
 // are checked here (TypeErrors naming the argument); values (ids, shapes) are checked by the
 // core, whose errors arrive as typed AdapterFusionErrors.
-import { binding, type NativeBertConfig, type NativeBertModel, type NativeParamInfo } from '../binding.js';
+import {
+  binding,
+  type NativeAdamWOptions,
+  type NativeBertConfig,
+  type NativeBertModel,
+  type NativeLoss,
+  type NativeParamInfo,
+} from '../binding.js';
 import { DisposedError, native, nativeSync } from '../errors.js';
+import { Fuse, type AdapterSetup } from '../adapters/composition.js';
+import {
+  adapterOverrides,
+  classificationHeadConfig,
+  fusionOverrides,
+  multipleChoiceHeadConfig,
+  type AddAdapterOptions,
+  type AddClassificationHeadOptions,
+  type AddFusionOptions,
+  type AddMultipleChoiceHeadOptions,
+} from '../adapters/options.js';
+import * as io from '../adapters/io.js';
 
 export type BertConfig = NativeBertConfig;
 export type ParameterInfo = NativeParamInfo;
@@ -50,6 +69,38 @@ export interface BackwardOptions {
   inputGrad?: boolean;
 }
 
+export interface PredictOptions {
+  /** Also return the fusion softmax weights per layer, [batchSize, seqLen, N] each. */
+  outputFusionAttentions?: boolean;
+}
+
+export interface PredictOutput {
+  /** [examples, classes] row-major; for multiple choice one row per example (batchSize / numChoices). */
+  logits: Float32Array;
+  examples: number;
+  classes: number;
+  /** Per layer (FFN site), or null where no fusion ran in that layer. */
+  fusionAttentions?: (Float32Array | null)[];
+}
+
+/** Labels: Int32Array class ids (classification, multiple choice) or Float32Array targets (regression). */
+export type Labels = Int32Array | Float32Array;
+
+export type AdamWOptions = NativeAdamWOptions;
+export type LossOutput = NativeLoss & { logits: Float32Array };
+
+export interface StepOptions extends AdamWOptions {
+  /** Dropout seed of this step (default 0). */
+  seed?: number;
+  /** Dropout on (default true). */
+  train?: boolean;
+}
+
+export interface TrainAdapterFusionOptions {
+  /** Also train the fused adapters (AdapterHub's unfreeze_adapters). */
+  unfreezeAdapters?: boolean;
+}
+
 function checkInt32(value: unknown, name: string, optional: boolean): Int32Array | null {
   if (value === undefined || value === null) {
     if (optional) return null;
@@ -90,12 +141,7 @@ export class BertModel {
   /** Encoder forward; runs off the JS thread. */
   async forward(input: BatchInput, options: ForwardOptions = {}): Promise<ForwardOutput> {
     const handle = this.#handle();
-    if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
-    const batchSize = checkCount(input.batchSize, 'input.batchSize');
-    const seqLen = checkCount(input.seqLen, 'input.seqLen');
-    const inputIds = checkInt32(input.inputIds, 'input.inputIds', false)!;
-    const tokenTypeIds = checkInt32(input.tokenTypeIds, 'input.tokenTypeIds', true);
-    const attentionMask = checkInt32(input.attentionMask, 'input.attentionMask', true);
+    const { batchSize, seqLen, inputIds, tokenTypeIds, attentionMask } = checkBatch(input);
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
     const train = options.train ?? false;
     const out = await native(() =>
@@ -181,6 +227,246 @@ export class BertModel {
     return native(() => handle.getGrad(name));
   }
 
+  // ---------------------------------------------------------------- adapters, fusion, heads
+
+  /** Adds a bottleneck adapter (AdapterHub "pfeiffer" by default), initialised as AdapterHub's "bert" init. */
+  addAdapter(name: string, options: AddAdapterOptions = {}): void {
+    const handle = this.#handle();
+    if (typeof name !== 'string') throw new TypeError('name must be a string');
+    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    const config = options.config ?? 'pfeiffer';
+    if (typeof config !== 'string' && (typeof config !== 'object' || config === null || Array.isArray(config))) {
+      throw new TypeError("options.config must be 'pfeiffer', 'houlsby' or an AdapterHub config object");
+    }
+    const overrides = adapterOverrides(options);
+    nativeSync(() =>
+      handle.addAdapter(name, JSON.stringify(config), Object.keys(overrides).length ? JSON.stringify(overrides) : null, options.seed ?? 0),
+    );
+  }
+
+  /** Adds an AdapterFusion layer over existing adapters (named "a,b,c"). */
+  addAdapterFusion(adapters: string[] | Fuse, options: AddFusionOptions = {}): void {
+    const handle = this.#handle();
+    const names = adapters instanceof Fuse ? [...adapters.adapters] : adapters;
+    if (!Array.isArray(names) || names.some((n) => typeof n !== 'string')) throw new TypeError('adapters must be a Fuse or an array of adapter names');
+    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    const overrides = fusionOverrides(options);
+    nativeSync(() =>
+      handle.addAdapterFusion(
+        names,
+        JSON.stringify(options.config ?? 'dynamic'),
+        Object.keys(overrides).length ? JSON.stringify(overrides) : null,
+        options.seed ?? 0,
+      ),
+    );
+  }
+
+  /** AdapterHub's classification head on [CLS]: dropout → Linear(D,D) → tanh → dropout → Linear(D, numLabels); numLabels 1 = regression (MSE). */
+  addClassificationHead(name: string, options: AddClassificationHeadOptions): void {
+    const handle = this.#handle();
+    if (typeof name !== 'string') throw new TypeError('name must be a string');
+    const config = classificationHeadConfig(options);
+    nativeSync(() => handle.addHead(name, JSON.stringify(config), options.seed ?? 0));
+  }
+
+  /** One score per choice, softmax over the choices; batches hold numChoices rows per example. */
+  addMultipleChoiceHead(name: string, options: AddMultipleChoiceHeadOptions): void {
+    const handle = this.#handle();
+    if (typeof name !== 'string') throw new TypeError('name must be a string');
+    const config = multipleChoiceHeadConfig(options);
+    nativeSync(() => handle.addHead(name, JSON.stringify(config), options.seed ?? 0));
+  }
+
+  /** Removes an adapter (and any fusion over it). */
+  async deleteAdapter(name: string): Promise<void> {
+    const handle = this.#handle();
+    return native(() => handle.deleteModule('adapter', name));
+  }
+  async deleteAdapterFusion(adapters: string[] | Fuse | string): Promise<void> {
+    const handle = this.#handle();
+    return native(() => handle.deleteModule('fusion', fusionName(adapters)));
+  }
+  async deleteHead(name: string): Promise<void> {
+    const handle = this.#handle();
+    return native(() => handle.deleteModule('head', name));
+  }
+
+  /** Names of the adapters, fusions ("a,b,c") and heads the model holds. */
+  adapters(): string[] {
+    return this.#handle().moduleNames('adapter');
+  }
+  adapterFusions(): string[] {
+    return this.#handle().moduleNames('fusion');
+  }
+  heads(): string[] {
+    return this.#handle().moduleNames('head');
+  }
+  /** The full AdapterHub "config" object of an adapter / fusion / head. */
+  adapterConfig(name: string): Record<string, unknown> {
+    const handle = this.#handle();
+    return JSON.parse(nativeSync(() => handle.moduleConfig('adapter', name)));
+  }
+  adapterFusionConfig(adapters: string[] | Fuse | string): Record<string, unknown> {
+    const handle = this.#handle();
+    return JSON.parse(nativeSync(() => handle.moduleConfig('fusion', fusionName(adapters))));
+  }
+  headConfig(name: string): Record<string, unknown> {
+    const handle = this.#handle();
+    return JSON.parse(nativeSync(() => handle.moduleConfig('head', name)));
+  }
+
+  /** Which adapters run (one name, a Fuse, or null for none) and which head predicts. */
+  setActiveAdapters(setup: AdapterSetup, options: { head?: string | null } = {}): void {
+    const handle = this.#handle();
+    const head = options.head ?? handle.headInfo()?.name ?? null;
+    if (setup === null || setup === undefined) nativeSync(() => handle.setActive('none', [], head));
+    else if (setup instanceof Fuse) nativeSync(() => handle.setActive('fuse', [...setup.adapters], head));
+    else if (typeof setup === 'string') nativeSync(() => handle.setActive('single', [setup], head));
+    else throw new TypeError('setup must be an adapter name, a Fuse or null');
+  }
+
+  /** The active head: name, number of classes, regression / multiple choice. */
+  activeHead(): { name: string; classes: number; regression: boolean; multipleChoice: boolean } | null {
+    return this.#handle().headInfo();
+  }
+
+  /** Use the direct (unregrouped) fusion form — the test oracle and a benchmark baseline. */
+  setFusionDirect(direct: boolean): void {
+    const handle = this.#handle();
+    nativeSync(() => handle.setFusionDirect(direct));
+  }
+
+  async loadAdapter(dir: string, options: { loadAs?: string } = {}): Promise<string> {
+    return io.loadAdapter(this, dir, options);
+  }
+  async saveAdapter(dir: string, name: string): Promise<void> {
+    return io.saveAdapter(this, dir, name);
+  }
+  async loadHead(dir: string, options: { loadAs?: string } = {}): Promise<string> {
+    return io.loadHead(this, dir, options);
+  }
+  async saveHead(dir: string, name: string): Promise<void> {
+    return io.saveHead(this, dir, name);
+  }
+  async loadAdapterFusion(dir: string): Promise<string> {
+    return io.loadAdapterFusion(this, dir);
+  }
+  async saveAdapterFusion(dir: string, adapters: string[] | Fuse | string): Promise<void> {
+    return io.saveAdapterFusion(this, dir, fusionName(adapters));
+  }
+
+  // ---------------------------------------------------------------- prediction and training
+
+  /** Logits of the active head (and fusion weights on request); runs off the JS thread. */
+  async predict(input: BatchInput, options: PredictOptions = {}): Promise<PredictOutput> {
+    const handle = this.#handle();
+    const b = checkBatch(input);
+    const head = handle.headInfo();
+    if (!head) throw new TypeError('no active head: call setActiveAdapters(setup, { head })');
+    const out = await native(() =>
+      handle.predict(b.inputIds, b.tokenTypeIds, b.attentionMask, b.batchSize, b.seqLen, {
+        outputFusionAttentions: options.outputFusionAttentions ?? false,
+      }),
+    );
+    const result: PredictOutput = { logits: out.logits, examples: out.logits.length / head.classes, classes: head.classes };
+    if (out.fusionAttentions) result.fusionAttentions = out.fusionAttentions;
+    return result;
+  }
+
+  /** Loss of the active head and, by default, the gradients of every trainable parameter (accumulated). */
+  async lossAndGrad(input: BatchInput, labels: Labels, options: { train?: boolean; seed?: number; backward?: boolean } = {}): Promise<LossOutput> {
+    const handle = this.#handle();
+    const b = checkBatch(input);
+    checkLabels(labels);
+    return native(() => handle.lossAndGrad(b.inputIds, b.tokenTypeIds, b.attentionMask, b.batchSize, b.seqLen, labels, options));
+  }
+
+  /** One training step in one native call: forward (dropout on), loss, backward, AdamW, zero grads. */
+  async trainStep(input: BatchInput, labels: Labels, options: StepOptions = {}): Promise<LossOutput & { gradNorm: number }> {
+    const handle = this.#handle();
+    const b = checkBatch(input);
+    checkLabels(labels);
+    return native(() => handle.trainStep(b.inputIds, b.tokenTypeIds, b.attentionMask, b.batchSize, b.seqLen, labels, options));
+  }
+
+  /** AdamW over the accumulated gradients (then zeroes them); returns the norm before clipping. */
+  async optimizerStep(options: AdamWOptions = {}): Promise<{ gradNorm: number }> {
+    const handle = this.#handle();
+    return native(() => handle.optimizerStep(options));
+  }
+
+  /** Which trainable parameters get weight decay: a predicate on names (default: all). */
+  setWeightDecay(predicate: (name: string) => boolean): void {
+    const handle = this.#handle();
+    const flags = handle.params().map((p) => predicate(p.name));
+    nativeSync(() => handle.setWeightDecayMask(flags));
+  }
+
+  /** Adam's moments of one parameter and the step count (for checkpoints). */
+  async getOptimizerState(name: string): Promise<{ steps: number; m: Float32Array; v: Float32Array }> {
+    const handle = this.#handle();
+    return native(() => handle.getOptimizerState(name));
+  }
+  async setOptimizerState(steps: number, name: string, m: Float32Array, v: Float32Array): Promise<void> {
+    const handle = this.#handle();
+    return native(() => handle.setOptimizerState(steps, name, m, v));
+  }
+  resetOptimizer(): void {
+    const handle = this.#handle();
+    nativeSync(() => handle.resetOptimizer());
+  }
+  /** Fusion softmax temperatures per (layer, site), AdapterHub-annealed when `temperature` is on. */
+  fusionTemperatures(adapters: string[] | Fuse | string): Float32Array {
+    const handle = this.#handle();
+    return nativeSync(() => handle.fusionTemperatures(fusionName(adapters)));
+  }
+  setFusionTemperatures(adapters: string[] | Fuse | string, temperatures: Float32Array): void {
+    const handle = this.#handle();
+    nativeSync(() => handle.setFusionTemperatures(fusionName(adapters), temperatures));
+  }
+
+  // ---------------------------------------------------------------- training modes
+
+  /** Head only: everything frozen but the active (or named) head. */
+  trainHead(head?: string): void {
+    const h = head ?? this.#requireHead();
+    this.setTrainable([`heads.${h}.*`]);
+  }
+
+  /** Full fine-tuning: every weight of the encoder, the active adapters and fusion, and the head. */
+  trainFull(): void {
+    this.setTrainable('all');
+  }
+
+  /** One adapter and the active head; BERT frozen (AdapterHub train_adapter). */
+  trainAdapter(name: string): void {
+    const handle = this.#handle();
+    const h = this.#requireHead();
+    const names = nativeSync(() => handle.moduleParamNames('adapter', name));
+    this.setTrainable([...names, `heads.${h}.*`]);
+  }
+
+  /** The fusion layers and the active head; BERT and adapters frozen (AdapterHub train_adapter_fusion). */
+  trainAdapterFusion(adapters: string[] | Fuse | string, options: TrainAdapterFusionOptions = {}): void {
+    const handle = this.#handle();
+    const h = this.#requireHead();
+    const key = fusionName(adapters);
+    const names = [...nativeSync(() => handle.moduleParamNames('fusion', key))];
+    if (options.unfreezeAdapters) for (const a of key.split(',')) names.push(...nativeSync(() => handle.moduleParamNames('adapter', a)));
+    this.setTrainable([...names, `heads.${h}.*`]);
+  }
+
+  #requireHead(): string {
+    const info = this.#handle().headInfo();
+    if (!info) throw new TypeError('no active head: call setActiveAdapters(setup, { head }) first');
+    return info.name;
+  }
+
+  /** @internal the native handle, for lib/ modules (file IO, trainer). */
+  _native(): NativeBertModel {
+    return this.#handle();
+  }
+
   /** Frees native memory now; every later call throws DisposedError. Idempotent. */
   dispose(): void {
     this.#native?.dispose();
@@ -190,6 +476,30 @@ export class BertModel {
   /** What loading skipped (MLM head, pooler, ...) and the checkpoint's dtype. */
   loadReport(): { ignoredKeys: string[]; dtype: string } {
     return this.#handle().loadReport();
+  }
+}
+
+function fusionName(adapters: string[] | Fuse | string): string {
+  if (adapters instanceof Fuse) return adapters.name;
+  if (typeof adapters === 'string') return adapters;
+  if (Array.isArray(adapters) && adapters.every((a) => typeof a === 'string')) return adapters.join(',');
+  throw new TypeError('adapters must be a Fuse, an array of adapter names or a fusion name "a,b,c"');
+}
+
+function checkBatch(input: BatchInput) {
+  if (typeof input !== 'object' || input === null) throw new TypeError('input must be an object');
+  return {
+    batchSize: checkCount(input.batchSize, 'input.batchSize'),
+    seqLen: checkCount(input.seqLen, 'input.seqLen'),
+    inputIds: checkInt32(input.inputIds, 'input.inputIds', false)!,
+    tokenTypeIds: checkInt32(input.tokenTypeIds, 'input.tokenTypeIds', true),
+    attentionMask: checkInt32(input.attentionMask, 'input.attentionMask', true),
+  };
+}
+
+function checkLabels(labels: unknown): void {
+  if (!(labels instanceof Int32Array) && !(labels instanceof Float32Array)) {
+    throw new TypeError('labels must be an Int32Array (class ids) or a Float32Array (regression targets)');
   }
 }
 

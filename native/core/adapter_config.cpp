@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include "errors.h"
 
@@ -20,6 +21,24 @@ constexpr const char* kSeqBn = R"({
   "output_adapter": true, "phm_bias": true, "phm_c_init": "normal", "phm_dim": 4, "phm_init_range": 0.0001,
   "phm_layer": false, "phm_rank": 1, "reduction_factor": 16, "residual_before_ln": true, "scaling": 1.0,
   "shared_W_phm": false, "shared_phm_rule": true, "stochastic_depth": 0.0, "use_gating": false})";
+
+// BnConfig's defaults, for completing a partial config (its four required fields get the
+// values from_json falls back to).
+constexpr const char* kBnDefaults = R"({
+  "adapter_residual_before_ln": false, "cross_adapter": false, "dropout": 0.0,
+  "factorized_phm_W": true, "factorized_phm_rule": false, "hypercomplex_nonlinearity": "glorot-uniform",
+  "init_weights": "bert", "init_weights_seed": null, "inv_adapter": null, "inv_adapter_reduction_factor": null,
+  "is_parallel": false, "learn_phm": true, "leave_out": [], "ln_after": false, "ln_before": false,
+  "mh_adapter": false, "non_linearity": "relu", "original_ln_after": true, "original_ln_before": false,
+  "output_adapter": true, "phm_bias": true, "phm_c_init": "normal", "phm_dim": 4, "phm_init_range": 0.0001,
+  "phm_layer": false, "phm_rank": 1, "reduction_factor": 16, "residual_before_ln": true, "scaling": 1.0,
+  "shared_W_phm": false, "shared_phm_rule": true, "stochastic_depth": 0.0, "use_gating": false})";
+
+// AdapterFusionConfig needs all ten keys; absent ones get from_json's fallbacks.
+constexpr const char* kFusionDefaults = R"({
+  "dropout_prob": null, "key": true, "query": true, "query_before_ln": false, "regularization": true,
+  "residual_before": false, "temperature": false, "value": true, "value_before_softmax": true,
+  "value_initialized": false})";
 
 constexpr const char* kFusionDynamic = R"({
   "dropout_prob": null, "key": true, "query": true, "query_before_ln": false, "regularization": true,
@@ -69,14 +88,35 @@ Activation parse_activation(const std::string& name, const std::string& what) {
                                    "\" is not supported (relu, swish/silu, gelu, tanh)");
 }
 
-// A JSON number that Python reads back as a float (AdapterHub checks isinstance(scaling, float)).
+}  // namespace
+
+// A JSON number that Python reads back as a float (AdapterHub checks isinstance(scaling,
+// float)): the shortest text that round-trips, with ".0" when it would look like an integer.
 Json float_json(double v) {
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
   std::string s = buf;
   if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
   return Json::parse(s, "number");
 }
+
+// `source` completed with `defaults` for absent keys, and `float_keys` written as floats.
+Json complete_config(const Json& source, const char* defaults, std::initializer_list<const char*> float_keys) {
+  Json out = source;
+  const Json all = Json::parse(defaults, "defaults");  // kept alive for the loop below
+  for (const auto& kv : all.as_object())
+    if (!out.find(kv.first)) out.set(kv.first, kv.second);
+  for (const char* key : float_keys) {
+    const Json* v = out.find(key);
+    if (v && v->is_number()) out.set(key, float_json(v->as_double()));
+  }
+  return out;
+}
+
+namespace {
 
 }  // namespace
 
@@ -174,14 +214,7 @@ AdapterConfig AdapterConfig::from_json(const Json& input, const std::string& wha
 }
 
 Json AdapterConfig::to_json() const {
-  // Fields AdapterHub type-checks as float must be written as floats ("1.0", not "1"), even
-  // when they came from JavaScript numbers.
-  Json out = source;
-  for (const char* key : {"scaling", "dropout", "stochastic_depth", "phm_init_range"}) {
-    const Json* v = out.find(key);
-    if (v && v->is_number()) out.set(key, float_json(v->as_double()));
-  }
-  return out;
+  return complete_config(source, kBnDefaults, {"scaling", "dropout", "stochastic_depth", "phm_init_range"});
 }
 
 Json FusionConfig::preset(const std::string& name) {
@@ -219,10 +252,6 @@ FusionConfig FusionConfig::from_json(const Json& input, const std::string& what)
   return c;
 }
 
-Json FusionConfig::to_json() const {
-  Json out = source;
-  if (const Json* v = out.find("dropout_prob"); v && v->is_number()) out.set("dropout_prob", float_json(v->as_double()));
-  return out;
-}
+Json FusionConfig::to_json() const { return complete_config(source, kFusionDefaults, {"dropout_prob"}); }
 
 }  // namespace af

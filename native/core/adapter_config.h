@@ -4,6 +4,7 @@
 // adapter_config.json / adapter_fusion_config.json and write it back with every field, because
 // AdapterHub rebuilds a partial config from BnConfig's defaults, which are not Pfeiffer's.
 #pragma once
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <vector>
@@ -23,7 +24,7 @@ enum class AdapterResidual {
 struct AdapterConfig {
   bool mh_adapter = false;        // an adapter after the attention output
   bool output_adapter = true;     // an adapter after the FFN output
-  bool original_ln_before = true; // hs = LN(h + x), else hs = h
+  bool original_ln_before = false; // hs = LN(h + x), else hs = h (BnConfig's default)
   bool original_ln_after = true;  // out = LN(a + x), else out = a
   AdapterResidual residual = AdapterResidual::SublayerOutput;
   double reduction_factor = 16;              // default for every layer
@@ -49,9 +50,14 @@ struct AdapterConfig {
   // features this library does not implement (ln_before/ln_after, gating, PHM, parallel,
   // learned scaling, invertible adapters, stochastic depth).
   static AdapterConfig from_json(const Json& config, const std::string& what);
-  // The full "config" object to write.
+  // The full "config" object to write: every BnConfig field, floats as floats.
   Json to_json() const;
 };
+
+// Helpers shared by the config types: a float-typed JSON number (shortest round-trip text),
+// and a config completed with defaults for absent keys.
+Json float_json(double v);
+Json complete_config(const Json& source, const char* defaults, std::initializer_list<const char*> float_keys);
 
 struct FusionConfig {
   bool key = true;

@@ -1,5 +1,6 @@
 #include "head.h"
 
+#include "adapter_config.h"
 #include "errors.h"
 
 namespace af {
@@ -20,12 +21,6 @@ int positive_int(const Json& o, const char* key, int fallback, const std::string
   const int64_t n = v->as_int64(what + "." + key);
   if (n < 1 || n > (1 << 20)) fail(ErrorCode::InvalidArgument, what + ": " + key + " must be a positive integer");
   return static_cast<int>(n);
-}
-
-Json default_label2id(int n) {
-  Json m = Json::object();
-  for (int i = 0; i < n; ++i) m.add("LABEL_" + std::to_string(i), Json::from_int64(i));
-  return m;
 }
 
 }  // namespace
@@ -60,29 +55,19 @@ HeadConfig HeadConfig::from_json(const Json& config, const std::string& what) {
   return c;
 }
 
-HeadConfig HeadConfig::classification(int num_labels, int layers) {
-  Json j = Json::object();
-  j.add("activation_function", Json::from_string("tanh"));
-  j.add("bias", Json::from_bool(true));
-  j.add("dropout_prob", Json());
-  j.add("head_type", Json::from_string("classification"));
-  j.add("label2id", default_label2id(num_labels));
-  j.add("layers", Json::from_int64(layers));
-  j.add("num_labels", Json::from_int64(num_labels));
-  j.add("use_pooler", Json::from_bool(false));
-  return from_json(j, "classification head");
-}
-
-HeadConfig HeadConfig::multiple_choice(int num_choices, int layers) {
-  Json j = Json::object();
-  j.add("activation_function", Json::from_string("tanh"));
-  j.add("dropout_prob", Json());
-  j.add("head_type", Json::from_string("multiple_choice"));
-  j.add("label2id", default_label2id(num_choices));
-  j.add("layers", Json::from_int64(layers));
-  j.add("num_choices", Json::from_int64(num_choices));
-  j.add("use_pooler", Json::from_bool(false));
-  return from_json(j, "multiple-choice head");
+Json HeadConfig::to_json() const {
+  const bool mc = type == HeadType::MultipleChoice;
+  Json out = complete_config(source, R"({"activation_function": "tanh", "dropout_prob": null, "layers": 2, "use_pooler": false})",
+                             {"dropout_prob"});
+  const char* count = mc ? "num_choices" : "num_labels";
+  if (!out.find(count)) out.set(count, Json::from_int64(mc ? num_choices : num_labels));
+  if (!mc && !out.find("bias")) out.set("bias", Json::from_bool(bias));
+  if (!out.find("label2id")) {
+    Json m = Json::object();
+    for (int i = 0; i < classes(); ++i) m.add("LABEL_" + std::to_string(i), Json::from_int64(i));
+    out.set("label2id", m);
+  }
+  return out;
 }
 
 std::vector<std::pair<std::string, std::vector<int64_t>>> head_param_shapes(

@@ -33,9 +33,8 @@ struct HeadConfig {
 
   // Parses head_config.json's "config"; Unsupported for use_pooler or other head types.
   static HeadConfig from_json(const Json& config, const std::string& what);
-  static HeadConfig classification(int num_labels, int layers = 2);
-  static HeadConfig multiple_choice(int num_choices, int layers = 2);
-  Json to_json() const { return source; }
+  // The full "config" object to write (AdapterHub's fields, defaults filled in).
+  Json to_json() const;
 };
 
 // Per head: indices of its Linear layers in the parameter table (bias SIZE_MAX when absent).

@@ -4,18 +4,20 @@
 
 namespace af {
 
-void ParamStore::relayout(TensorTable next, const std::vector<size_t>& old_index_of_new) {
-  DeviceBuffer<float> values(*backend_, next.total_floats());
-  if (next.total_floats()) backend_->zero(values.get(), next.total_floats() * sizeof(float));
+// Rebuilds the store as one segment laid out by `next`, copying surviving values.
+void ParamStore::compact(TensorTable next, const std::vector<size_t>& old_index_of_new) {
+  Segment seg;
+  seg.values.reset(*backend_, next.total_floats());
+  if (next.total_floats()) backend_->zero(seg.values.get(), next.total_floats() * sizeof(float));
+  std::vector<bool> flags(next.size(), false);
   for (size_t i = 0; i < next.size(); ++i) {
     const size_t old = old_index_of_new[i];
-    if (old == SIZE_MAX) continue;
-    backend_->copy_device(values.get() + next[i].offset, value(old), next[i].numel * sizeof(float));
+    backend_->copy_device(seg.values.get() + next[i].offset, value(old), next[i].numel * sizeof(float));
+    flags[i] = table_[old].trainable;
   }
-  std::vector<bool> flags(next.size(), false);
-  for (size_t i = 0; i < next.size(); ++i)
-    if (old_index_of_new[i] != SIZE_MAX) flags[i] = table_[old_index_of_new[i]].trainable;
-  values_ = std::move(values);
+  segments_.clear();
+  segments_.push_back(std::move(seg));
+  segment_of_.assign(next.size(), 0);
   table_ = std::move(next);
   set_trainable(flags);
 }
@@ -23,15 +25,23 @@ void ParamStore::relayout(TensorTable next, const std::vector<size_t>& old_index
 size_t ParamStore::add(const std::vector<std::pair<std::string, std::vector<int64_t>>>& tensors) {
   for (const auto& t : tensors)
     if (table_.find(t.first)) fail(ErrorCode::InvalidArgument, "a parameter named \"" + t.first + "\" already exists");
+  std::vector<bool> flags = trainable_flags();
+  const size_t first = table_.size();
+  // The new segment covers the table offsets from its first tensor on.
   TensorTable next = table_;
-  std::vector<size_t> old(table_.size());
-  for (size_t i = 0; i < old.size(); ++i) old[i] = i;
-  const size_t first = next.size();
   for (const auto& t : tensors) {
     next.add(t.first, t.second);
-    old.push_back(SIZE_MAX);
+    flags.push_back(false);
   }
-  relayout(std::move(next), old);
+  const size_t seg_base = tensors.empty() ? next.total_floats() : next[first].offset;
+  Segment seg;
+  seg.base = seg_base;
+  seg.values.reset(*backend_, next.total_floats() - seg_base);
+  if (next.total_floats() > seg_base) backend_->zero(seg.values.get(), (next.total_floats() - seg_base) * sizeof(float));
+  segments_.push_back(std::move(seg));
+  segment_of_.resize(next.size(), segments_.size() - 1);
+  table_ = std::move(next);
+  set_trainable(flags);
   return first;
 }
 
@@ -44,7 +54,7 @@ size_t ParamStore::remove_if(const std::function<bool(const std::string&)>& drop
     old.push_back(i);
   }
   const size_t removed = table_.size() - next.size();
-  if (removed) relayout(std::move(next), old);
+  if (removed) compact(std::move(next), old);
   return removed;
 }
 

@@ -1,6 +1,7 @@
 // A model's parameters: the TensorTable (names, shapes, layout) plus the device buffers it
 // lays out — values, and gradients for the trainable entries only. Entries can be added
 // (adapters, fusion layers, heads arrive after loading) and removed; values survive both.
+// Each add() gets a segment of its own, so adding a small module never copies the encoder.
 #pragma once
 #include <functional>
 #include <string>
@@ -27,7 +28,10 @@ class ParamStore {
   // Indices of the remaining entries change: callers re-resolve them by name.
   size_t remove_if(const std::function<bool(const std::string&)>& drop);
 
-  float* value(size_t i) const { return values_.get() + table_[i].offset; }
+  float* value(size_t i) const {
+    const Segment& s = segments_[segment_of_[i]];
+    return s.values.get() + (table_[i].offset - s.base);
+  }
   // Null when the entry is frozen.
   float* grad(size_t i) const {
     const TensorEntry& e = table_[i];
@@ -42,11 +46,17 @@ class ParamStore {
   void zero_grad();
 
  private:
-  void relayout(TensorTable next, const std::vector<size_t>& old_index_of_new);
+  struct Segment {
+    size_t base = 0;  // table offset of the segment's first float
+    DeviceBuffer<float> values;
+  };
+  void compact(TensorTable next, const std::vector<size_t>& old_index_of_new);
 
   Backend* backend_;
   TensorTable table_;
-  DeviceBuffer<float> values_, grads_;
+  std::vector<Segment> segments_;
+  std::vector<size_t> segment_of_;  // per entry
+  DeviceBuffer<float> grads_;
 };
 
 }  // namespace af

@@ -12,6 +12,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("backendInfo", Napi::Function::New(env, backend_info, "backendInfo"));
   exports.Set("gemmBenchmark", Napi::Function::New(env, gemm_benchmark, "gemmBenchmark"));
   exports.Set("readSafetensors", Napi::Function::New(env, read_safetensors, "readSafetensors"));
+  exports.Set("readTorchStateDict", Napi::Function::New(env, read_torch_state_dict, "readTorchStateDict"));
   exports.Set("writeSafetensors", Napi::Function::New(env, write_safetensors_js, "writeSafetensors"));
   BertModelWrap::Init(env, exports);
   return exports;

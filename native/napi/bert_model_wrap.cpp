@@ -9,6 +9,7 @@
 #include "../core/json.h"
 #include "args.h"
 #include "backends.h"
+#include "batch_args.h"
 #include "js_errors.h"
 #include "promise_worker.h"
 
@@ -38,9 +39,7 @@ Napi::Object config_to_js(Napi::Env env, const BertConfig& c) {
 Napi::FunctionReference BertModelWrap::constructor_;
 
 Napi::Object BertModelWrap::Init(Napi::Env env, Napi::Object exports) {
-  Napi::Function cls = DefineClass(
-      env, "NativeBertModel",
-      {
+  std::vector<PropertyDescriptor> props = {
           StaticMethod("load", &BertModelWrap::Load),
           StaticMethod("create", &BertModelWrap::Create),
           InstanceMethod("config", &BertModelWrap::Config),
@@ -55,7 +54,10 @@ Napi::Object BertModelWrap::Init(Napi::Env env, Napi::Object exports) {
           InstanceMethod("getGrad", &BertModelWrap::GetGrad),
           InstanceMethod("dispose", &BertModelWrap::Dispose),
           InstanceAccessor("disposed", &BertModelWrap::Disposed, nullptr),
-      });
+  };
+  RegisterModuleMethods(props);
+  RegisterTrainMethods(props);
+  Napi::Function cls = DefineClass(env, "NativeBertModel", props);
   constructor_ = Napi::Persistent(cls);
   constructor_.SuppressDestruct();
   exports.Set("NativeBertModel", cls);
@@ -159,15 +161,7 @@ Napi::Value BertModelWrap::LoadReport(const Napi::CallbackInfo& info) {
 Napi::Value BertModelWrap::Forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto m = model(env);
-  const int64_t B = int_arg(info[3], "batchSize", 1, 1 << 24);
-  const int64_t L = int_arg(info[4], "seqLen", 1, 1 << 24);
-  const size_t T = static_cast<size_t>(B * L);
-  if (B * L > (1LL << 28)) type_error(env, "batchSize * seqLen", "at most 2^28");
-  auto ids = std::make_shared<std::vector<int32_t>>(int32_array_arg(info[0], "inputIds", T));
-  auto types = std::make_shared<std::vector<int32_t>>();
-  auto mask = std::make_shared<std::vector<int32_t>>();
-  if (!info[1].IsUndefined() && !info[1].IsNull()) *types = int32_array_arg(info[1], "tokenTypeIds", T);
-  if (!info[2].IsUndefined() && !info[2].IsNull()) *mask = int32_array_arg(info[2], "attentionMask", T);
+  auto batch = std::make_shared<BatchArgs>(batch_args(info, 0));
   Napi::Object opts = options_arg(info[5], "options");
   ForwardOptions fo;
   fo.train = bool_field(opts, "train", "options", false);
@@ -175,20 +169,15 @@ Napi::Value BertModelWrap::Forward(const Napi::CallbackInfo& info) {
   fo.seed = static_cast<uint64_t>(int_field(opts, "seed", "options", 0, 0, (1LL << 53)));
   const bool want_hidden = bool_field(opts, "outputHiddenStates", "options", false);
   const size_t D = m->config().hidden_size, layers = m->config().num_hidden_layers;
+  const size_t T = batch->ids.size();
   auto last = std::make_shared<std::vector<float>>();
   auto hidden = std::make_shared<std::vector<float>>();
   return PromiseWorker::start(
       env,
       [=] {
-        BertBatch batch;
-        batch.input_ids = ids->data();
-        batch.token_type_ids = types->empty() ? nullptr : types->data();
-        batch.attention_mask = mask->empty() ? nullptr : mask->data();
-        batch.batch_size = static_cast<int>(B);
-        batch.seq_len = static_cast<int>(L);
         last->resize(T * D);
         if (want_hidden) hidden->resize((layers + 1) * T * D);
-        m->forward(batch, fo, last->data(), want_hidden ? hidden->data() : nullptr);
+        m->forward(batch->view(), fo, last->data(), want_hidden ? hidden->data() : nullptr);
       },
       [=](Napi::Env env) -> Napi::Value {
         Napi::Object out = Napi::Object::New(env);

@@ -33,10 +33,36 @@ class BertModelWrap : public Napi::ObjectWrap<BertModelWrap> {
   Napi::Value SetParam(const Napi::CallbackInfo& info);
   Napi::Value GetGrad(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
+
+  // bert_model_modules_wrap.cpp: adapters, fusion, heads, the active setup
+  Napi::Value AddAdapter(const Napi::CallbackInfo& info);
+  Napi::Value AddAdapterFusion(const Napi::CallbackInfo& info);
+  Napi::Value AddHead(const Napi::CallbackInfo& info);
+  Napi::Value DeleteModule(const Napi::CallbackInfo& info);
+  Napi::Value ModuleConfig(const Napi::CallbackInfo& info);
+  Napi::Value ModuleNames(const Napi::CallbackInfo& info);
+  Napi::Value ModuleParamNames(const Napi::CallbackInfo& info);
+  Napi::Value SetActive(const Napi::CallbackInfo& info);
+  Napi::Value SetFusionDirect(const Napi::CallbackInfo& info);
+  Napi::Value HeadInfo(const Napi::CallbackInfo& info);
+  Napi::Value FusionTemperatures(const Napi::CallbackInfo& info);
+  Napi::Value SetFusionTemperatures(const Napi::CallbackInfo& info);
+
+  // bert_model_train_wrap.cpp: heads, losses, the optimiser
+  Napi::Value Predict(const Napi::CallbackInfo& info);
+  Napi::Value LossAndGrad(const Napi::CallbackInfo& info);
+  Napi::Value TrainStep(const Napi::CallbackInfo& info);
+  Napi::Value OptimizerStep(const Napi::CallbackInfo& info);
+  Napi::Value SetWeightDecayMask(const Napi::CallbackInfo& info);
+  Napi::Value GetOptimizerState(const Napi::CallbackInfo& info);
+  Napi::Value SetOptimizerState(const Napi::CallbackInfo& info);
+  Napi::Value ResetOptimizer(const Napi::CallbackInfo& info);
   Napi::Value Disposed(const Napi::CallbackInfo& info);
 
   // The model, or a thrown ERR_AF_DISPOSED error.
   std::shared_ptr<BertModel> model(Napi::Env env) const;
+  static void RegisterModuleMethods(std::vector<PropertyDescriptor>& props);
+  static void RegisterTrainMethods(std::vector<PropertyDescriptor>& props);
   size_t param_index(Napi::Env env, const Napi::Value& name) const;
 
   std::shared_ptr<BertModel> model_;

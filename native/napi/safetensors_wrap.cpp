@@ -8,6 +8,7 @@
 
 #include "../core/half.h"
 #include "../core/safetensors.h"
+#include "../core/torch_pickle.h"
 #include "args.h"
 #include "js_errors.h"
 #include "promise_worker.h"
@@ -23,6 +24,39 @@ struct LoadedTensor {
 };
 
 bool is_float(DType t) { return t == DType::F32 || t == DType::F16 || t == DType::BF16 || t == DType::F64; }
+
+Napi::Object tensors_to_js(Napi::Env env, const std::vector<LoadedTensor>& tensors,
+                           const std::vector<std::pair<std::string, std::string>>& metadata) {
+  Napi::Array list = Napi::Array::New(env, tensors.size());
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const LoadedTensor& t = tensors[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", t.info.name);
+    o.Set("dtype", dtype_name(t.info.dtype));
+    Napi::Array shape = Napi::Array::New(env, t.info.shape.size());
+    for (size_t k = 0; k < t.info.shape.size(); ++k) shape.Set(k, Napi::Number::New(env, double(t.info.shape[k])));
+    o.Set("shape", shape);
+    if (is_float(t.info.dtype)) {
+      o.Set("data", to_float32_array(env, t.f32));
+    } else {
+      Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, t.raw.size());
+      if (!t.raw.empty()) std::memcpy(buf.Data(), t.raw.data(), t.raw.size());
+      if (t.info.dtype == DType::I32)
+        o.Set("data", Napi::Int32Array::New(env, t.raw.size() / 4, buf, 0));
+      else if (t.info.dtype == DType::I64)
+        o.Set("data", Napi::TypedArrayOf<int64_t>::New(env, t.raw.size() / 8, buf, 0, napi_bigint64_array));
+      else
+        o.Set("data", Napi::Uint8Array::New(env, t.raw.size(), buf, 0));
+    }
+    list.Set(i, o);
+  }
+  Napi::Object meta = Napi::Object::New(env);
+  for (const auto& kv : metadata) meta.Set(kv.first, kv.second);
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("tensors", list);
+  out.Set("metadata", meta);
+  return out;
+}
 
 }  // namespace
 
@@ -48,37 +82,34 @@ Napi::Value read_safetensors(const Napi::CallbackInfo& info) {
           tensors->push_back(std::move(lt));
         }
       },
-      [=](Napi::Env env) -> Napi::Value {
-        Napi::Array list = Napi::Array::New(env, tensors->size());
-        for (size_t i = 0; i < tensors->size(); ++i) {
-          const LoadedTensor& t = (*tensors)[i];
-          Napi::Object o = Napi::Object::New(env);
-          o.Set("name", t.info.name);
-          o.Set("dtype", dtype_name(t.info.dtype));
-          Napi::Array shape = Napi::Array::New(env, t.info.shape.size());
-          for (size_t k = 0; k < t.info.shape.size(); ++k) shape.Set(k, Napi::Number::New(env, double(t.info.shape[k])));
-          o.Set("shape", shape);
-          if (is_float(t.info.dtype)) {
-            o.Set("data", to_float32_array(env, t.f32));
+      [=](Napi::Env env) -> Napi::Value { return tensors_to_js(env, *tensors, *metadata); });
+}
+
+// readTorchStateDict(path) -> Promise<{tensors, metadata: {}}>: a PyTorch .bin state dict read by
+// the restricted unpickler (it never executes code); tensors as readSafetensors gives them.
+Napi::Value read_torch_state_dict(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = string_arg(info[0], "path");
+  auto tensors = std::make_shared<std::vector<LoadedTensor>>();
+  return PromiseWorker::start(
+      env,
+      [=] {
+        for (const TorchTensor& t : load_torch_state_dict(path)) {
+          LoadedTensor lt;
+          lt.info.name = t.name;
+          lt.info.dtype = t.dtype;
+          lt.info.shape = t.shape;
+          if (is_float(t.dtype)) {
+            lt.f32.resize(t.numel());
+            read_f32(t, lt.f32.data());
           } else {
-            Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, t.raw.size());
-            if (!t.raw.empty()) std::memcpy(buf.Data(), t.raw.data(), t.raw.size());
-            if (t.info.dtype == DType::I32)
-              o.Set("data", Napi::Int32Array::New(env, t.raw.size() / 4, buf, 0));
-            else if (t.info.dtype == DType::I64)
-              o.Set("data", Napi::TypedArrayOf<int64_t>::New(env, t.raw.size() / 8, buf, 0, napi_bigint64_array));
-            else
-              o.Set("data", Napi::Uint8Array::New(env, t.raw.size(), buf, 0));
+            lt.raw.resize(t.numel() * dtype_size(t.dtype));
+            read_raw(t, lt.raw.data());
           }
-          list.Set(i, o);
+          tensors->push_back(std::move(lt));
         }
-        Napi::Object meta = Napi::Object::New(env);
-        for (const auto& kv : *metadata) meta.Set(kv.first, kv.second);
-        Napi::Object out = Napi::Object::New(env);
-        out.Set("tensors", list);
-        out.Set("metadata", meta);
-        return out;
-      });
+      },
+      [=](Napi::Env env) -> Napi::Value { return tensors_to_js(env, *tensors, {}); });
 }
 
 Napi::Value write_safetensors_js(const Napi::CallbackInfo& info) {

@@ -1,0 +1,130 @@
+// Text formats of the task files: tab-separated values without quoting (GLUE), RFC 4180 CSV
+// (quoted fields with commas, quotes and newlines), JSON Lines. All tolerate a UTF-8 BOM, CRLF
+// line ends and a missing final newline.
+import { readFile } from 'node:fs/promises';
+import { InvalidFileError, IoError } from '../errors.js';
+
+/** Reads a UTF-8 text file, without its byte-order mark. */
+export async function readText(path: string): Promise<string> {
+  if (typeof path !== 'string' || path === '') throw new TypeError('path must be a non-empty string');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new IoError(`cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** Lines without their terminators (\n, \r\n, or a lone trailing \r); a final empty line is dropped. */
+export function splitLines(text: string): string[] {
+  const lines = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+  if (lines.length && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+export interface Table {
+  /** Column names (the first row), or null for files without a header. */
+  header: string[] | null;
+  /** Data rows with their 1-based line numbers in the file. */
+  rows: { line: number; cells: string[] }[];
+}
+
+/**
+ * Tab-separated values as GLUE writes them: no quoting (a `"` is an ordinary character), one
+ * row per line. Blank lines are skipped; stray carriage returns at the end of cells are removed.
+ */
+export function parseTsv(text: string, opts: { header?: boolean } = {}): Table {
+  const lines = splitLines(text);
+  const rows: Table['rows'] = [];
+  let header: string[] | null = null;
+  lines.forEach((l, i) => {
+    if (l.trim() === '') return;
+    const cells = l.split('\t').map((c) => c.replace(/\r+$/, ''));
+    if ((opts.header ?? true) && header === null) header = cells.map((c) => c.trim());
+    else rows.push({ line: i + 1, cells });
+  });
+  return { header, rows };
+}
+
+/**
+ * RFC 4180 CSV: fields separated by commas, optionally quoted; inside quotes, `""` is a quote
+ * and commas / newlines are data; a quote in the middle of an unquoted field is an ordinary
+ * character (as Python's csv module reads it). Returns rows of cells with the line each row starts on.
+ */
+export function parseCsv(text: string, file = 'CSV'): { line: number; cells: string[] }[] {
+  const rows: { line: number; cells: string[] }[] = [];
+  let cells: string[] = [];
+  let field = '';
+  let quoted = false;
+  let line = 1;
+  let rowLine = 1;
+  let fieldStarted = false;
+  const endRow = () => {
+    cells.push(field);
+    if (!(cells.length === 1 && cells[0] === '' && !fieldStarted)) rows.push({ line: rowLine, cells });
+    cells = [];
+    field = '';
+    fieldStarted = false;
+  };
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"') {
+        if (text[i + 1] === '"') {
+          field += '"';
+          i++;
+        } else quoted = false;
+      } else {
+        if (ch === '\n') line++;
+        field += ch;
+      }
+      continue;
+    }
+    if (ch === '"' && field === '') {
+      quoted = true;
+      fieldStarted = true;
+    } else if (ch === ',') {
+      cells.push(field);
+      field = '';
+      fieldStarted = true;
+    } else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      endRow();
+      line++;
+      rowLine = line;
+    } else {
+      field += ch;
+      fieldStarted = true;
+    }
+  }
+  if (quoted) throw new InvalidFileError(`${file}:${rowLine}: a quoted field is not closed`);
+  if (field !== '' || cells.length || fieldStarted) endRow();
+  return rows;
+}
+
+/** JSON Lines: one JSON value per non-blank line. Errors name file:line. */
+export function parseJsonl(text: string, file = 'JSONL'): { line: number; value: unknown }[] {
+  const out: { line: number; value: unknown }[] = [];
+  splitLines(text).forEach((l, i) => {
+    if (l.trim() === '') return;
+    try {
+      out.push({ line: i + 1, value: JSON.parse(l) });
+    } catch (err) {
+      throw new InvalidFileError(`${file}:${i + 1}: not valid JSON (${(err as Error).message})`, { cause: err });
+    }
+  });
+  return out;
+}
+
+/** Column indices by name; throws InvalidFileError naming the file and the missing column. */
+export function columns<K extends string>(header: string[] | null, names: Record<K, string>, file: string): Record<K, number> {
+  if (!header) throw new InvalidFileError(`${file}: no header row`);
+  const out = {} as Record<K, number>;
+  for (const [key, col] of Object.entries(names) as [K, string][]) {
+    const i = header.indexOf(col);
+    if (i < 0) throw new InvalidFileError(`${file}: no column "${col}" (columns: ${header.join(', ')})`);
+    out[key] = i;
+  }
+  return out;
+}

@@ -1,0 +1,814 @@
+// The training loop: adapters (stage 1 of AdapterFusion), fusion layers (stage 2), heads or
+// the whole model, with Hugging Face's linear schedule, AdamW and clipping in the core (one
+// awaited native call per step, so the event loop stays free), seeded data order and dropout,
+// early stopping on a dev metric, atomic per-epoch checkpoints and exact resumption.
+import { BertModel } from '../model/bert-model.js';
+import { Fuse } from '../adapters/composition.js';
+import { InvalidArgumentError } from '../errors.js';
+import {
+  batches,
+  collate,
+  datasetFingerprint,
+  validateDataset,
+  validateOptionsFor,
+  type Dataset,
+  type HeadKind,
+} from './batching.js';
+import { checkSignal, throwIfAborted } from './errors.js';
+import { loadCheckpoint, saveCheckpoint, type CheckpointContents, type NamedTensor } from './checkpoint.js';
+import { epochOrder, stepSeed } from './random.js';
+import { makeSchedule, warmupStepsFor, type ScheduleName } from './schedule.js';
+import { predictChecked, type DatasetPredictions } from '../eval/evaluate.js';
+import { computeMetrics, type Metrics } from '../eval/metrics.js';
+
+export type TrainingMode = 'adapter' | 'fusion' | 'head' | 'full';
+
+export interface EarlyStoppingOptions {
+  /** Evaluations without improvement before training stops. */
+  patience: number;
+  /** A key of the evaluation metrics (default 'accuracy'; 'loss' for regression heads). */
+  metric?: string;
+  /** 'max' (default, except for 'loss' / 'mse': 'min'). */
+  mode?: 'max' | 'min';
+  /** An improvement must exceed this (default 0). */
+  minDelta?: number;
+}
+
+/** What onStep receives after every optimizer step. */
+export interface StepInfo {
+  /** Global optimizer step, 0-based (the step that just ran). */
+  step: number;
+  /** Epoch of the step, 0-based. */
+  epoch: number;
+  /** Batch index within the epoch, 0-based. */
+  batch: number;
+  /** loss = lossCe + lossReg (the fusion value regulariser). */
+  loss: number;
+  lossCe: number;
+  lossReg: number;
+  /** Learning rate used by this step. */
+  lr: number;
+  /** Global gradient norm before clipping. */
+  gradNorm: number;
+}
+
+/** One completed (or, when training stopped early, partial) epoch. */
+export interface EpochRecord {
+  /** 0-based. */
+  epoch: number;
+  /** Global steps done at its end. */
+  step: number;
+  /** Mean over the epoch's steps of loss / lossCe / lossReg. */
+  trainLoss: number;
+  trainLossCe: number;
+  trainLossReg: number;
+  /** Learning rate of the epoch's last step. */
+  lr: number;
+  /** Dev metrics at the end of the epoch (evalEvery 'epoch' with an evalSet). */
+  eval?: Metrics;
+}
+
+export interface EvalRecord {
+  epoch: number;
+  step: number;
+  metrics: Metrics;
+}
+
+export interface BestRecord {
+  epoch: number;
+  step: number;
+  metric: string;
+  value: number;
+  metrics: Metrics;
+}
+
+export interface TrainerOptions {
+  /** 'adapter' (one adapter + head; BERT frozen), 'fusion' (fusion layers + head; BERT and adapters frozen), 'head', 'full'. */
+  mode: TrainingMode;
+  /** The adapter to train (mode 'adapter'); in 'head' / 'full' mode, an adapter to activate. */
+  adapter?: string;
+  /** The fusion to train (mode 'fusion'); in 'head' / 'full' mode, a fusion to activate. */
+  fusion?: Fuse | string[];
+  /** Mode 'fusion': also train the fused adapters (AdapterHub's unfreeze_adapters). Default false. */
+  unfreezeAdapters?: boolean;
+  /** The head to train and predict with (default: the model's active head). */
+  head?: string;
+  /** Peak learning rate (default by mode: adapter 1e-4, fusion 5e-5, head 1e-3, full 2e-5 — the paper's). */
+  lr?: number;
+  /** Epochs (default 3). */
+  epochs?: number;
+  /** Training examples per step (default 32; the paper uses 16 or 32). */
+  batchSize?: number;
+  /** Examples per predict call in evaluation (default: batchSize). */
+  evalBatchSize?: number;
+  /** Linear warm-up steps (default 0). Takes precedence over warmupRatio. */
+  warmupSteps?: number;
+  /** Warm-up as a fraction of all steps: ceil(total · ratio), as transformers. */
+  warmupRatio?: number;
+  /** 'linear' (default: warm-up, then linear decay to 0) or 'constant' (warm-up, then flat). */
+  schedule?: ScheduleName;
+  /** AdamW weight decay (default 0, as transformers); never on biases and LayerNorm weights. */
+  weightDecay?: number;
+  /** Global gradient-norm clipping (default 1.0; 0 = off). */
+  maxGradNorm?: number;
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** Fixes data order and dropout (default 42). Integer in [0, 2^53). */
+  seed?: number;
+  /** Shuffle the training set every epoch (default true). */
+  shuffle?: boolean;
+  /** Stop when the dev metric has not improved for `patience` evaluations. */
+  earlyStopping?: EarlyStoppingOptions;
+  /** At the end, put back the parameters of the best evaluation (default: true with early stopping). */
+  restoreBest?: boolean;
+  /** Write a checkpoint here after every epoch (see checkpoint.ts). */
+  checkpointDir?: string;
+  /** Evaluate on the evalSet after every epoch (default) or every N optimizer steps. */
+  evalEvery?: 'epoch' | number;
+  /** Extra metrics from dev predictions, merged over the built-in ones. */
+  computeMetrics?: (p: DatasetPredictions) => Metrics;
+  onStep?: (info: StepInfo) => void | Promise<void>;
+  onEpoch?: (record: EpochRecord) => void | Promise<void>;
+  onEvaluate?: (record: EvalRecord) => void | Promise<void>;
+  /** Cancels training between steps (train() rejects with an AbortError). */
+  signal?: AbortSignal;
+}
+
+export interface TrainOptions {
+  /** Continue from a checkpoint (a checkpoint folder, a checkpointDir, or true for options.checkpointDir). */
+  resumeFrom?: string | true;
+  /** Overrides options.signal for this call. */
+  signal?: AbortSignal;
+}
+
+export interface TrainResult {
+  /** Epochs completed (a partial last epoch counts when training stopped early within it). */
+  epochs: number;
+  /** Optimizer steps done. */
+  steps: number;
+  stoppedEarly: boolean;
+  /** Whether the best parameters were put back at the end. */
+  restoredBest: boolean;
+  history: EpochRecord[];
+  evaluations: EvalRecord[];
+  best?: BestRecord;
+  /** The last checkpoint written (or resumed from). */
+  checkpoint?: string;
+}
+
+/** Which parameters get weight decay under transformers' default grouping: not biases, not LayerNorm weights. */
+export function defaultWeightDecayFilter(name: string): boolean {
+  return !name.includes('bias') && !/LayerNorm|layer_?norm|adapter_norm/i.test(name);
+}
+
+const DEFAULT_LR: Record<TrainingMode, number> = { adapter: 1e-4, fusion: 5e-5, head: 1e-3, full: 2e-5 };
+const MODES: readonly TrainingMode[] = ['adapter', 'fusion', 'head', 'full'];
+const KNOWN_OPTIONS = new Set([
+  'mode', 'adapter', 'fusion', 'unfreezeAdapters', 'head', 'lr', 'epochs', 'batchSize', 'evalBatchSize', 'warmupSteps',
+  'warmupRatio', 'schedule', 'weightDecay', 'maxGradNorm', 'beta1', 'beta2', 'eps', 'seed', 'shuffle', 'earlyStopping',
+  'restoreBest', 'checkpointDir', 'evalEvery', 'computeMetrics', 'onStep', 'onEpoch', 'onEvaluate', 'signal',
+]);
+// Options that change the numbers: a resume must use the same values as the checkpoint.
+const RESULT_OPTIONS = [
+  'mode', 'adapter', 'fusion', 'unfreezeAdapters', 'head', 'lr', 'epochs', 'batchSize', 'evalBatchSize', 'warmupSteps',
+  'warmupRatio', 'schedule', 'weightDecay', 'maxGradNorm', 'beta1', 'beta2', 'eps', 'seed', 'shuffle', 'earlyStopping',
+  'evalEvery',
+] as const;
+
+/** The validated options, with defaults filled in (what checkpoints record). */
+export interface ResolvedTrainerOptions {
+  mode: TrainingMode;
+  adapter: string | null;
+  fusion: string[] | null;
+  unfreezeAdapters: boolean;
+  head: string | null;
+  lr: number;
+  epochs: number;
+  batchSize: number;
+  evalBatchSize: number;
+  warmupSteps: number | null;
+  warmupRatio: number | null;
+  schedule: ScheduleName;
+  weightDecay: number;
+  maxGradNorm: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  seed: number;
+  shuffle: boolean;
+  earlyStopping: { patience: number; metric: string | null; mode: 'max' | 'min' | null; minDelta: number } | null;
+  restoreBest: boolean;
+  checkpointDir: string | null;
+  evalEvery: 'epoch' | number;
+}
+
+// ---------------------------------------------------------------- option checks
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function num(o: Record<string, unknown>, key: string, def: number, check: (v: number) => boolean, rule: string, name = `options.${key}`): number {
+  const v = o[key];
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || Number.isNaN(v)) throw new TypeError(`${name} must be a number`);
+  if (!check(v)) throw new InvalidArgumentError(`${name} must be ${rule}, got ${v}`);
+  return v;
+}
+
+function int(o: Record<string, unknown>, key: string, def: number, min: number, name = `options.${key}`): number {
+  const v = o[key];
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${name} must be an integer`);
+  if (v < min) throw new InvalidArgumentError(`${name} must be >= ${min}, got ${v}`);
+  return v;
+}
+
+function bool(o: Record<string, unknown>, key: string, def: boolean): boolean {
+  const v = o[key];
+  if (v === undefined) return def;
+  if (typeof v !== 'boolean') throw new TypeError(`options.${key} must be a boolean`);
+  return v;
+}
+
+function fn(o: Record<string, unknown>, key: string): void {
+  if (o[key] !== undefined && typeof o[key] !== 'function') throw new TypeError(`options.${key} must be a function`);
+}
+
+function fusionNames(v: unknown): string[] {
+  if (v instanceof Fuse) return [...v.adapters];
+  if (Array.isArray(v) && v.length > 0 && v.every((a) => typeof a === 'string' && a !== '')) return [...v];
+  throw new TypeError('options.fusion must be a Fuse or a non-empty array of adapter names');
+}
+
+function resolveOptions(model: BertModel, options: unknown): ResolvedTrainerOptions {
+  if (!isObject(options)) throw new TypeError('options must be an object');
+  const o = options;
+  for (const k of Object.keys(o)) if (!KNOWN_OPTIONS.has(k)) throw new TypeError(`options.${k} is not a Trainer option`);
+  if (typeof o.mode !== 'string' || !MODES.includes(o.mode as TrainingMode)) {
+    throw new TypeError(`options.mode must be one of ${MODES.map((m) => `'${m}'`).join(', ')}, got ${JSON.stringify(o.mode)}`);
+  }
+  const mode = o.mode as TrainingMode;
+  let adapter: string | null = null;
+  if (o.adapter !== undefined) {
+    if (typeof o.adapter !== 'string' || o.adapter === '') throw new TypeError('options.adapter must be a non-empty string');
+    adapter = o.adapter;
+    if (!model.adapters().includes(adapter)) {
+      throw new InvalidArgumentError(`options.adapter: the model has no adapter "${adapter}" (it has: ${model.adapters().join(', ') || 'none'})`);
+    }
+  }
+  let fusion: string[] | null = null;
+  if (o.fusion !== undefined) {
+    fusion = fusionNames(o.fusion);
+    const key = fusion.join(',');
+    if (!model.adapterFusions().includes(key)) {
+      throw new InvalidArgumentError(`options.fusion: the model has no adapter fusion "${key}" (it has: ${model.adapterFusions().join(' | ') || 'none'})`);
+    }
+  }
+  if (adapter !== null && fusion !== null) throw new InvalidArgumentError('options.adapter and options.fusion cannot both be given');
+  if (mode === 'adapter' && adapter === null) throw new TypeError("options.adapter (the adapter's name) is required with mode 'adapter'");
+  if (mode === 'fusion' && fusion === null) throw new TypeError("options.fusion (a Fuse or adapter names) is required with mode 'fusion'");
+  if (mode === 'adapter' && fusion !== null) throw new InvalidArgumentError("options.fusion cannot be used with mode 'adapter'");
+  if (mode === 'fusion' && adapter !== null) throw new InvalidArgumentError("options.adapter cannot be used with mode 'fusion'");
+  let head: string | null = null;
+  if (o.head !== undefined) {
+    if (typeof o.head !== 'string' || o.head === '') throw new TypeError('options.head must be a non-empty string');
+    if (!model.heads().includes(o.head)) throw new InvalidArgumentError(`options.head: the model has no head "${o.head}" (it has: ${model.heads().join(', ') || 'none'})`);
+    head = o.head;
+    if ((mode === 'head' || mode === 'full') && adapter === null && fusion === null && model.activeHead()?.name !== head) {
+      throw new InvalidArgumentError(
+        `options.head "${head}" is not the active head; in mode '${mode}' without options.adapter/fusion, activate it first with model.setActiveAdapters(setup, { head })`,
+      );
+    }
+  } else if (model.heads().length === 0) {
+    throw new InvalidArgumentError('the model has no head: add one (addClassificationHead / addMultipleChoiceHead) before training');
+  } else if (!model.activeHead()) {
+    throw new InvalidArgumentError('options.head is needed: the model has no active head');
+  }
+  const batchSize = int(o, 'batchSize', 32, 1);
+  const seed = num(o, 'seed', 42, (v) => Number.isInteger(v) && v >= 0 && v < 2 ** 53, 'an integer in [0, 2^53)');
+  const warmupSteps = o.warmupSteps === undefined ? null : int(o, 'warmupSteps', 0, 0);
+  const warmupRatio = o.warmupRatio === undefined ? null : num(o, 'warmupRatio', 0, (v) => v >= 0 && v <= 1, 'in [0, 1]');
+  if (o.schedule !== undefined && o.schedule !== 'linear' && o.schedule !== 'constant') {
+    throw new TypeError(`options.schedule must be 'linear' or 'constant', got ${JSON.stringify(o.schedule)}`);
+  }
+  let earlyStopping: ResolvedTrainerOptions['earlyStopping'] = null;
+  if (o.earlyStopping !== undefined) {
+    if (!isObject(o.earlyStopping)) throw new TypeError('options.earlyStopping must be an object { patience, metric?, mode?, minDelta? }');
+    const e = o.earlyStopping;
+    for (const k of Object.keys(e)) if (!['patience', 'metric', 'mode', 'minDelta'].includes(k)) throw new TypeError(`options.earlyStopping.${k} is not an early-stopping option`);
+    if (e.patience === undefined) throw new TypeError('options.earlyStopping.patience is required (an integer >= 1)');
+    const patience = int(e, 'patience', 1, 1, 'options.earlyStopping.patience');
+    if (e.metric !== undefined && (typeof e.metric !== 'string' || e.metric === '')) throw new TypeError('options.earlyStopping.metric must be a metric name');
+    if (e.mode !== undefined && e.mode !== 'max' && e.mode !== 'min') throw new TypeError("options.earlyStopping.mode must be 'max' or 'min'");
+    const minDelta = num(e, 'minDelta', 0, (v) => v >= 0 && Number.isFinite(v), '>= 0', 'options.earlyStopping.minDelta');
+    earlyStopping = { patience, metric: (e.metric as string | undefined) ?? null, mode: (e.mode as 'max' | 'min' | undefined) ?? null, minDelta };
+  }
+  let evalEvery: 'epoch' | number = 'epoch';
+  if (o.evalEvery !== undefined && o.evalEvery !== 'epoch') {
+    if (typeof o.evalEvery !== 'number' || !Number.isInteger(o.evalEvery)) throw new TypeError("options.evalEvery must be 'epoch' or a number of steps");
+    if (o.evalEvery < 1) throw new InvalidArgumentError(`options.evalEvery must be >= 1 step, got ${o.evalEvery}`);
+    evalEvery = o.evalEvery;
+  }
+  if (o.checkpointDir !== undefined && (typeof o.checkpointDir !== 'string' || o.checkpointDir === '')) {
+    throw new TypeError('options.checkpointDir must be a non-empty string (a folder)');
+  }
+  for (const k of ['computeMetrics', 'onStep', 'onEpoch', 'onEvaluate']) fn(o, k);
+  checkSignal(o.signal, 'options.signal');
+  return {
+    mode,
+    adapter,
+    fusion,
+    unfreezeAdapters: bool(o, 'unfreezeAdapters', false),
+    head,
+    lr: num(o, 'lr', DEFAULT_LR[mode], (v) => v >= 0 && Number.isFinite(v), 'a finite number >= 0'),
+    epochs: int(o, 'epochs', 3, 1),
+    batchSize,
+    evalBatchSize: int(o, 'evalBatchSize', batchSize, 1),
+    warmupSteps,
+    warmupRatio,
+    schedule: (o.schedule as ScheduleName | undefined) ?? 'linear',
+    weightDecay: num(o, 'weightDecay', 0, (v) => v >= 0 && Number.isFinite(v), 'a finite number >= 0'),
+    maxGradNorm: num(o, 'maxGradNorm', 1.0, (v) => v >= 0 && Number.isFinite(v), 'a finite number >= 0 (0 = no clipping)'),
+    beta1: num(o, 'beta1', 0.9, (v) => v >= 0 && v < 1, 'in [0, 1)'),
+    beta2: num(o, 'beta2', 0.999, (v) => v >= 0 && v < 1, 'in [0, 1)'),
+    eps: num(o, 'eps', 1e-8, (v) => v > 0 && Number.isFinite(v), 'a finite number > 0'),
+    seed,
+    shuffle: bool(o, 'shuffle', true),
+    earlyStopping,
+    restoreBest: bool(o, 'restoreBest', earlyStopping !== null),
+    checkpointDir: (o.checkpointDir as string | undefined) ?? null,
+    evalEvery,
+  };
+}
+
+/** The metric names computeMetrics gives for a head (custom metrics aside). */
+function builtInMetrics(head: HeadKind): string[] {
+  if (head.kind === 'regression') return ['loss', 'mse', 'pearson', 'spearman'];
+  if (head.kind === 'multiple_choice') return ['loss', 'accuracy'];
+  return ['loss', 'accuracy', 'macroF1', 'mcc', ...(head.classes === 2 ? ['f1'] : [])];
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+// ---------------------------------------------------------------- the trainer
+
+interface TrainState {
+  /** Completed epochs. */
+  epoch: number;
+  globalStep: number;
+  stoppedEarly: boolean;
+  history: EpochRecord[];
+  evaluations: EvalRecord[];
+  best: BestRecord | null;
+  bestParams: NamedTensor[] | null;
+  bestTemperatures: Record<string, number[]> | null;
+  /** Evaluations since the last improvement. */
+  badEvals: number;
+  dataset: { examples: number; fingerprint: number } | null;
+  checkpoint: string | undefined;
+}
+
+function freshState(): TrainState {
+  return {
+    epoch: 0,
+    globalStep: 0,
+    stoppedEarly: false,
+    history: [],
+    evaluations: [],
+    best: null,
+    bestParams: null,
+    bestTemperatures: null,
+    badEvals: 0,
+    dataset: null,
+    checkpoint: undefined,
+  };
+}
+
+/**
+ * Trains a BertModel's adapters, fusion layers, head or all weights.
+ *
+ * ```ts
+ * const trainer = new Trainer(model, { mode: 'adapter', adapter: 'sst2', lr: 1e-4, epochs: 10, batchSize: 32,
+ *   earlyStopping: { patience: 3, metric: 'accuracy' }, checkpointDir: 'runs/sst2' });
+ * const result = await trainer.train(train, dev);
+ * ```
+ */
+export class Trainer {
+  readonly model: BertModel;
+  readonly options: Readonly<ResolvedTrainerOptions>;
+  readonly #callbacks: Pick<TrainerOptions, 'onStep' | 'onEpoch' | 'onEvaluate' | 'computeMetrics' | 'signal'>;
+  #state: TrainState = freshState();
+  /** The model's trainability and the state match a resumed checkpoint: train() continues it. */
+  #resumed = false;
+  #busy = false;
+
+  constructor(model: BertModel, options: TrainerOptions) {
+    if (!(model instanceof BertModel)) throw new TypeError('model must be a BertModel (from loadModel or createModel)');
+    if (model.disposed) throw new InvalidArgumentError('model has been disposed');
+    this.model = model;
+    this.options = Object.freeze(resolveOptions(model, options));
+    const o = options as TrainerOptions;
+    this.#callbacks = { onStep: o.onStep, onEpoch: o.onEpoch, onEvaluate: o.onEvaluate, computeMetrics: o.computeMetrics, signal: o.signal };
+  }
+
+  /** Progress so far: completed epochs, global step, the best evaluation. */
+  get state(): { epoch: number; step: number; stoppedEarly: boolean; best?: BestRecord } {
+    const s = this.#state;
+    return { epoch: s.epoch, step: s.globalStep, stoppedEarly: s.stoppedEarly, ...(s.best ? { best: s.best } : {}) };
+  }
+
+  /** Optimizer steps per epoch for a dataset of n examples. */
+  stepsPerEpoch(n: number): number {
+    return Math.ceil(n / this.options.batchSize);
+  }
+
+  /** The learning rate of every optimizer step (0-based) for a training set of n examples. */
+  learningRates(n: number): Float64Array {
+    const { total, schedule } = this.#schedule(n);
+    const out = new Float64Array(total);
+    for (let s = 0; s < total; s++) out[s] = schedule(s);
+    return out;
+  }
+
+  #schedule(n: number): { total: number; warmup: number; schedule: (s: number) => number } {
+    const o = this.options;
+    const total = o.epochs * this.stepsPerEpoch(n);
+    const warmup = warmupStepsFor(total, o.warmupSteps ?? undefined, o.warmupRatio ?? undefined);
+    return { total, warmup, schedule: makeSchedule({ lr: o.lr, totalSteps: total, warmupSteps: warmup, schedule: o.schedule }) };
+  }
+
+  /** Makes the configured adapters / fusion and head the model's active setup. */
+  #activate(): void {
+    const o = this.options;
+    const head = o.head ?? this.model.activeHead()?.name ?? null;
+    if (o.adapter !== null) this.model.setActiveAdapters(o.adapter, { head });
+    else if (o.fusion !== null) this.model.setActiveAdapters(new Fuse(...o.fusion), { head });
+  }
+
+  /** Trainable parameters and weight decay for the mode (resets the optimizer). */
+  #applyMode(): void {
+    const o = this.options;
+    const m = this.model;
+    if (o.mode === 'adapter') m.trainAdapter(o.adapter!);
+    else if (o.mode === 'fusion') m.trainAdapterFusion(new Fuse(...o.fusion!), { unfreezeAdapters: o.unfreezeAdapters });
+    else if (o.mode === 'head') m.trainHead();
+    else m.trainFull();
+    const active = m.activeHead()!.name;
+    // transformers' grouping; other heads (trainable in 'full' mode, but without gradients) are not decayed.
+    m.setWeightDecay((name) => defaultWeightDecayFilter(name) && (!name.startsWith('heads.') || name.startsWith(`heads.${active}.`)));
+  }
+
+  #trainable(): { name: string; shape: number[] }[] {
+    return this.model
+      .parameters()
+      .filter((p) => p.trainable)
+      .map((p) => ({ name: p.name, shape: p.shape }));
+  }
+
+  async #snapshot(): Promise<NamedTensor[]> {
+    const out: NamedTensor[] = [];
+    for (const p of this.#trainable()) out.push({ name: p.name, shape: p.shape, data: await this.model.getParameter(p.name) });
+    return out;
+  }
+
+  #temperatures(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const key of this.model.adapterFusions()) out[key] = Array.from(this.model.fusionTemperatures(key));
+    return out;
+  }
+
+  #setTemperatures(t: Record<string, number[]>): void {
+    for (const [key, values] of Object.entries(t)) {
+      if (this.model.adapterFusions().includes(key)) this.model.setFusionTemperatures(key, Float32Array.from(values));
+    }
+  }
+
+  #metricSpec(head: HeadKind): { metric: string; mode: 'max' | 'min'; minDelta: number } {
+    const e = this.options.earlyStopping;
+    const metric = e?.metric ?? (head.kind === 'regression' ? 'loss' : 'accuracy');
+    const mode = e?.mode ?? (metric === 'loss' || metric === 'mse' ? 'min' : 'max');
+    return { metric, mode, minDelta: e?.minDelta ?? 0 };
+  }
+
+  /**
+   * Evaluates the configured adapters / fusion and head on a labelled dataset (no dropout):
+   * loss and the head's metrics (see computeMetrics in eval/metrics.ts).
+   */
+  async evaluate(evalSet: Dataset, opts: { batchSize?: number; signal?: AbortSignal } = {}): Promise<Metrics> {
+    if (this.#busy) throw new InvalidArgumentError('the trainer is busy (train() is running): evaluate after it settles');
+    if (typeof opts !== 'object' || opts === null) throw new TypeError('options must be an object');
+    const signal = checkSignal(opts.signal, 'options.signal') ?? this.#callbacks.signal;
+    this.#activate();
+    const vo = validateOptionsFor(this.model, true);
+    const n = validateDataset(evalSet, 'evalSet', vo);
+    const batchSize = opts.batchSize === undefined ? this.options.evalBatchSize : opts.batchSize;
+    if (typeof batchSize !== 'number' || !Number.isInteger(batchSize)) throw new TypeError('options.batchSize must be a positive integer');
+    if (batchSize < 1) throw new InvalidArgumentError(`options.batchSize must be >= 1, got ${batchSize}`);
+    this.#busy = true;
+    try {
+      return await this.#evaluate(evalSet, n, vo.head, batchSize, signal);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async #evaluate(evalSet: Dataset, n: number, head: HeadKind, batchSize: number, signal: AbortSignal | undefined): Promise<Metrics> {
+    const p = await predictChecked(this.model, evalSet, n, head, { batchSize, signal });
+    const metrics = computeMetrics(p.kind, p.logits, p.classes, p.labels!);
+    const extra = this.#callbacks.computeMetrics;
+    return extra ? { ...metrics, ...extra(p) } : metrics;
+  }
+
+  /**
+   * Loads a checkpoint (a checkpoint folder, or a checkpointDir: its newest one) into the model
+   * and the trainer: trainable parameters, Adam moments and step count, fusion temperatures,
+   * history and best so far. The next train() continues from it, with results identical bit for
+   * bit to an uninterrupted run. The model must be built as before (same adapters, fusion,
+   * heads, frozen weights) and the trainer's options must match the checkpoint's.
+   */
+  async resume(path?: string): Promise<{ epoch: number; step: number; path: string }> {
+    if (this.#busy) throw new InvalidArgumentError('the trainer is busy (train() is running)');
+    const dir = path ?? this.options.checkpointDir;
+    if (typeof dir !== 'string' || dir === '') throw new TypeError('resume(path): path must be a checkpoint folder (or set options.checkpointDir)');
+    this.#busy = true;
+    try {
+      return await this.#resume(dir);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async #resume(dir: string, dataset?: { examples: number; fingerprint: number }): Promise<{ epoch: number; step: number; path: string }> {
+    const ck = await loadCheckpoint(dir);
+    const s = ck.state as Record<string, unknown>;
+    // ---- checks first: a refused checkpoint leaves the model as it was
+    const saved = s.options as Record<string, unknown> | undefined;
+    if (!isObject(saved)) throw new InvalidArgumentError(`${ck.path}: the checkpoint has no trainer options`);
+    const now = this.options as unknown as Record<string, unknown>;
+    const differ = RESULT_OPTIONS.filter((k) => !sameJson(saved[k], now[k]));
+    if (differ.length) {
+      throw new InvalidArgumentError(
+        `the checkpoint ${ck.path} was written with other options: ` +
+          differ.map((k) => `${k} ${JSON.stringify(saved[k])} (now ${JSON.stringify(now[k])})`).join(', '),
+      );
+    }
+    const d = s.dataset as TrainState['dataset'];
+    if (dataset && d && (d.examples !== dataset.examples || d.fingerprint !== dataset.fingerprint)) {
+      throw new InvalidArgumentError(
+        `trainSet differs from the one the checkpoint ${ck.path} was trained on (${d.examples} examples, fingerprint ${d.fingerprint}; ` +
+          `now ${dataset.examples}, ${dataset.fingerprint}): a resume needs the same data`,
+      );
+    }
+    const want = s.trainable as { name: string; shape: number[] }[];
+    const params = new Map(ck.params.map((t) => [t.name, t]));
+    const m = new Map(ck.optimizer.m.map((t) => [t.name, t]));
+    const v = new Map(ck.optimizer.v.map((t) => [t.name, t]));
+    for (const p of want ?? []) {
+      if (!params.has(p.name) || !m.has(p.name) || !v.has(p.name)) throw new InvalidArgumentError(`${ck.path}: the checkpoint lacks the tensors of ${p.name}`);
+    }
+    // ---- apply
+    this.#activate();
+    this.#applyMode();
+    const trainable = this.#trainable();
+    if (!sameJson(trainable, want)) {
+      throw new InvalidArgumentError(
+        `the checkpoint ${ck.path} trained other parameters than this model in mode '${this.options.mode}' ` +
+          `(${want?.length ?? 0} saved, ${trainable.length} now): build the model as when it was written`,
+      );
+    }
+    for (const p of trainable) await this.model.setParameter(p.name, params.get(p.name)!.data);
+    for (const p of trainable) await this.model.setOptimizerState(ck.optimizer.steps, p.name, m.get(p.name)!.data, v.get(p.name)!.data);
+    this.#setTemperatures((s.fusionTemperatures as Record<string, number[]>) ?? {});
+    this.#state = {
+      epoch: s.epoch as number,
+      globalStep: s.globalStep as number,
+      stoppedEarly: Boolean(s.stoppedEarly),
+      history: (s.history as EpochRecord[]) ?? [],
+      evaluations: (s.evaluations as EvalRecord[]) ?? [],
+      best: (s.best as BestRecord | null) ?? null,
+      bestParams: ck.best ?? null,
+      bestTemperatures: (s.bestTemperatures as Record<string, number[]> | null) ?? null,
+      badEvals: (s.badEvals as number) ?? 0,
+      dataset: d ?? null,
+      checkpoint: ck.path,
+    };
+    this.#resumed = true;
+    return { epoch: this.#state.epoch, step: this.#state.globalStep, path: ck.path };
+  }
+
+  async #saveCheckpoint(dir: string): Promise<string> {
+    const s = this.#state;
+    const params = await this.#snapshot();
+    const m: NamedTensor[] = [];
+    const v: NamedTensor[] = [];
+    let steps = 0;
+    for (const p of params) {
+      const st = await this.model.getOptimizerState(p.name);
+      steps = st.steps;
+      m.push({ name: p.name, shape: p.shape, data: st.m });
+      v.push({ name: p.name, shape: p.shape, data: st.v });
+    }
+    const { checkpointDir: _dir, ...options } = this.options;
+    const contents: CheckpointContents = {
+      state: {
+        epoch: s.epoch,
+        globalStep: s.globalStep,
+        stoppedEarly: s.stoppedEarly,
+        options,
+        dataset: s.dataset,
+        trainable: params.map((p) => ({ name: p.name, shape: p.shape })),
+        history: s.history,
+        evaluations: s.evaluations,
+        best: s.best,
+        badEvals: s.badEvals,
+        fusionTemperatures: this.#temperatures(),
+        bestTemperatures: s.bestTemperatures,
+      },
+      params,
+      optimizer: { steps, m, v },
+      best: s.bestParams,
+    };
+    return saveCheckpoint(dir, contents);
+  }
+
+  /**
+   * Trains on trainSet (evaluating on evalSet when given) and resolves when the epochs are done
+   * or early stopping ends training. A fresh call starts at step 0 from the model's current
+   * weights with a fresh optimizer; after resume() (or with opts.resumeFrom) it continues the
+   * checkpoint's run instead.
+   */
+  async train(trainSet: Dataset, evalSet?: Dataset | null, opts: TrainOptions = {}): Promise<TrainResult> {
+    if (this.#busy) throw new InvalidArgumentError('the trainer is busy: train() is already running');
+    if (typeof opts !== 'object' || opts === null) throw new TypeError('options must be an object');
+    for (const k of Object.keys(opts)) if (k !== 'resumeFrom' && k !== 'signal') throw new TypeError(`options.${k} is not a train() option`);
+    if (opts.resumeFrom !== undefined && opts.resumeFrom !== true && (typeof opts.resumeFrom !== 'string' || opts.resumeFrom === '')) {
+      throw new TypeError('options.resumeFrom must be a checkpoint path or true');
+    }
+    if (opts.resumeFrom === true && this.options.checkpointDir === null) throw new TypeError('options.resumeFrom is true but the trainer has no checkpointDir');
+    const signal = checkSignal(opts.signal, 'options.signal') ?? this.#callbacks.signal;
+    this.#busy = true;
+    try {
+      return await this.#train(trainSet, evalSet ?? null, opts, signal);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async #train(trainSet: Dataset, evalSet: Dataset | null, opts: TrainOptions, signal: AbortSignal | undefined): Promise<TrainResult> {
+    const o = this.options;
+    // ---- every check before anything changes
+    this.#activate();
+    const vo = validateOptionsFor(this.model, true);
+    const n = validateDataset(trainSet, 'trainSet', vo);
+    const nEval = evalSet ? validateDataset(evalSet, 'evalSet', vo) : 0;
+    const spec = this.#metricSpec(vo.head);
+    const tracking = o.earlyStopping !== null || o.restoreBest;
+    if (o.earlyStopping && !evalSet) throw new InvalidArgumentError('options.earlyStopping needs an evalSet (train(trainSet, evalSet))');
+    if (o.restoreBest && !evalSet) throw new InvalidArgumentError('options.restoreBest needs an evalSet (train(trainSet, evalSet))');
+    if (tracking && !this.#callbacks.computeMetrics && !builtInMetrics(vo.head).includes(spec.metric)) {
+      throw new InvalidArgumentError(
+        `options.earlyStopping.metric "${spec.metric}" is not a metric of this ${vo.head.kind} head (it has: ${builtInMetrics(vo.head).join(', ')})`,
+      );
+    }
+    const fingerprint = { examples: n, fingerprint: datasetFingerprint(trainSet) };
+    throwIfAborted(signal, 'training');
+    if (opts.resumeFrom !== undefined) await this.#resume(opts.resumeFrom === true ? o.checkpointDir! : opts.resumeFrom, fingerprint);
+    if (this.#resumed) {
+      const d = this.#state.dataset;
+      if (d && (d.examples !== fingerprint.examples || d.fingerprint !== fingerprint.fingerprint)) {
+        throw new InvalidArgumentError(
+          `trainSet differs from the one the checkpoint ${this.#state.checkpoint} was trained on (${d.examples} examples, fingerprint ${d.fingerprint}; ` +
+            `now ${fingerprint.examples}, ${fingerprint.fingerprint}): a resume needs the same data`,
+        );
+      }
+    } else {
+      this.#applyMode();
+      this.#state = freshState();
+    }
+    this.#resumed = false;
+    const state = this.#state;
+    state.dataset = fingerprint;
+
+    const { schedule } = this.#schedule(n);
+    const regression = vo.head.kind === 'regression';
+    const padTokenId = this.model.config.padTokenId;
+
+    // Evaluates, records, tracks the best; returns true when early stopping says stop.
+    const evaluateNow = async (epoch: number): Promise<{ metrics: Metrics; stop: boolean }> => {
+      const temps = tracking ? this.#temperatures() : null;
+      const metrics = await this.#evaluate(evalSet!, nEval, vo.head, o.evalBatchSize, signal);
+      const record: EvalRecord = { epoch, step: state.globalStep, metrics };
+      state.evaluations.push(record);
+      let stop = false;
+      if (tracking) {
+        const value = metrics[spec.metric];
+        if (typeof value !== 'number') {
+          throw new InvalidArgumentError(`options.earlyStopping.metric "${spec.metric}" is not among the evaluation metrics (${Object.keys(metrics).join(', ')})`);
+        }
+        const prev = state.best?.value;
+        const improved =
+          !Number.isNaN(value) &&
+          (prev === undefined || Number.isNaN(prev) || (spec.mode === 'max' ? value > prev + spec.minDelta : value < prev - spec.minDelta));
+        if (improved) {
+          state.best = { epoch, step: state.globalStep, metric: spec.metric, value, metrics };
+          state.bestParams = await this.#snapshot();
+          state.bestTemperatures = temps;
+          state.badEvals = 0;
+        } else {
+          state.badEvals++;
+        }
+        stop = o.earlyStopping !== null && state.badEvals >= o.earlyStopping.patience;
+      }
+      await this.#callbacks.onEvaluate?.(record);
+      return { metrics, stop };
+    };
+
+    for (let epoch = state.epoch; epoch < o.epochs && !state.stoppedEarly; epoch++) {
+      const order = epochOrder(n, o.seed, epoch, o.shuffle);
+      let sum = 0;
+      let sumCe = 0;
+      let sumReg = 0;
+      let count = 0;
+      let lr = 0;
+      let batchIndex = 0;
+      let stop = false;
+      for (const items of batches(trainSet, o.batchSize, order)) {
+        throwIfAborted(signal, 'training');
+        const step = state.globalStep;
+        lr = schedule(step);
+        const batch = collate(items, { padTokenId, regression });
+        let r;
+        try {
+          r = await this.model.trainStep(batch.input, batch.labels!, {
+            lr,
+            seed: stepSeed(o.seed, step),
+            train: true,
+            weightDecay: o.weightDecay,
+            maxGradNorm: o.maxGradNorm,
+            beta1: o.beta1,
+            beta2: o.beta2,
+            eps: o.eps,
+          });
+        } catch (err) {
+          // A failed step (e.g. a non-finite gradient) leaves no update; drop its gradients.
+          await this.model.zeroGrad().catch(() => undefined);
+          throw err;
+        }
+        state.globalStep = step + 1;
+        sum += r.loss;
+        sumCe += r.lossCe;
+        sumReg += r.lossReg;
+        count++;
+        await this.#callbacks.onStep?.({ step, epoch, batch: batchIndex, loss: r.loss, lossCe: r.lossCe, lossReg: r.lossReg, lr, gradNorm: r.gradNorm });
+        batchIndex++;
+        if (evalSet && typeof o.evalEvery === 'number' && state.globalStep % o.evalEvery === 0) {
+          const e = await evaluateNow(epoch);
+          if (e.stop) {
+            stop = true;
+            break;
+          }
+        }
+      }
+      const record: EpochRecord = {
+        epoch,
+        step: state.globalStep,
+        trainLoss: sum / count,
+        trainLossCe: sumCe / count,
+        trainLossReg: sumReg / count,
+        lr,
+      };
+      if (!stop && evalSet && o.evalEvery === 'epoch') {
+        const e = await evaluateNow(epoch);
+        record.eval = e.metrics;
+        stop = e.stop;
+      }
+      state.history.push(record);
+      state.epoch = epoch + 1;
+      state.stoppedEarly = stop;
+      if (o.checkpointDir !== null) state.checkpoint = await this.#saveCheckpoint(o.checkpointDir);
+      await this.#callbacks.onEpoch?.(record);
+    }
+
+    let restoredBest = false;
+    if (o.restoreBest && state.bestParams) {
+      for (const p of state.bestParams) await this.model.setParameter(p.name, p.data);
+      if (state.bestTemperatures) this.#setTemperatures(state.bestTemperatures);
+      restoredBest = true;
+    }
+    const result: TrainResult = {
+      epochs: state.epoch,
+      steps: state.globalStep,
+      stoppedEarly: state.stoppedEarly,
+      restoredBest,
+      history: state.history.map((h) => ({ ...h })),
+      evaluations: state.evaluations.map((e) => ({ ...e })),
+    };
+    if (state.best) result.best = { ...state.best };
+    if (state.checkpoint) result.checkpoint = state.checkpoint;
+    return result;
+  }
+}
