@@ -34,3 +34,5 @@ export * from './errors.js';
 export { readSafetensors, writeSafetensors } from './safetensors.js';
 export type { Tensor, TensorToWrite } from './safetensors.js';
 export * from './tokenizer/index.js';
+export * from './trainer/index.js';
+export * from './eval/index.js';

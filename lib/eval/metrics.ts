@@ -93,8 +93,8 @@ export function matthewsCorrelation(predictions: Num, labels: Num): number {
   let tt = 0;
   for (const v of t.values()) tt += v * v;
   const num = correct * n - tp;
-  const den = Math.sqrt(n * n - pp) * Math.sqrt(n * n - tt);
-  return den === 0 ? 0 : num / den;
+  const den = (n * n - pp) * (n * n - tt);
+  return den === 0 ? 0 : num / Math.sqrt(den);
 }
 
 /** Pearson's r (scipy.stats.pearsonr); NaN when either input is constant. */

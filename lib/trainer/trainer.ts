@@ -4,7 +4,7 @@
 // early stopping on a dev metric, atomic per-epoch checkpoints and exact resumption.
 import { BertModel } from '../model/bert-model.js';
 import { Fuse } from '../adapters/composition.js';
-import { InvalidArgumentError } from '../errors.js';
+import { DisposedError, InvalidArgumentError } from '../errors.js';
 import {
   batches,
   collate,
@@ -408,7 +408,7 @@ export class Trainer {
 
   constructor(model: BertModel, options: TrainerOptions) {
     if (!(model instanceof BertModel)) throw new TypeError('model must be a BertModel (from loadModel or createModel)');
-    if (model.disposed) throw new InvalidArgumentError('model has been disposed');
+    if (model.disposed) throw new DisposedError();
     this.model = model;
     this.options = Object.freeze(resolveOptions(model, options));
     const o = options as TrainerOptions;
@@ -545,7 +545,7 @@ export class Trainer {
   async #resume(dir: string, dataset?: { examples: number; fingerprint: number }): Promise<{ epoch: number; step: number; path: string }> {
     const ck = await loadCheckpoint(dir);
     const s = ck.state as Record<string, unknown>;
-    // ---- checks first: a refused checkpoint leaves the model as it was
+    // ---- checks first: options and data are refused before the model is touched
     const saved = s.options as Record<string, unknown> | undefined;
     if (!isObject(saved)) throw new InvalidArgumentError(`${ck.path}: the checkpoint has no trainer options`);
     const now = this.options as unknown as Record<string, unknown>;
