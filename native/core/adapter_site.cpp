@@ -151,6 +151,26 @@ void AdapterSite::fusion_forward(const float* h, const float* x, const LayerNorm
   post_forward(x, ln, f, a);
 }
 
+void AdapterSite::fusion_forward_folded(const float* h, const float* x, const LayerNormRef& ln,
+                                        const SiteFlow& f, const FusionRef& w, SiteActs& a) {
+  const int T = T_, D = D_, N = w.N, R = w.R;
+  const size_t TD = size_t(T) * D;
+  const float* residual = nullptr;
+  const float* hs = pre_forward(h, x, ln, f, a, &residual);
+  const float* qsrc = f.query_before_ln ? h : hs;
+  be_.linear_forward(a.d, nullptr, hs, w.down_all, w.down_b_all, T, D, R, w.act);
+  be_.linear_forward(a.G, nullptr, qsrc, w.fold_g_w, w.fold_g_b, T, D, R, Activation::None);
+  be_.linear_forward(a.scores, nullptr, qsrc, w.fold_s_w, w.fold_s_b, T, D, N, Activation::None);
+  be_.linear_forward(a.row_bias, nullptr, qsrc, w.fold_r_w, w.fold_r_b, T, D, 1, Activation::None);
+  be_.block_dot(a.scores, a.G, a.d, w.offsets, T, R, N, true);
+  be_.fusion_softmax_forward(a.probs, a.scores, a.row_bias, T, N, w.inv_temperature, DropoutSpec{});
+  be_.block_scale(a.tmp, a.d, a.probs, w.offsets, T, R, N);
+  be_.gemm(false, true, T, D, R, 1.0f, a.tmp, R, w.vup, R, 0.0f, a.post_in, D);
+  be_.gemm(false, false, T, D, N, 1.0f, a.probs, N, w.vup_b, D, 1.0f, a.post_in, D);
+  be_.add(a.post_in, a.post_in, residual, TD);
+  post_forward(x, ln, f, a);
+}
+
 float* AdapterSite::fusion_backward(const float* dout, const float* h, const LayerNormRef& ln,
                                     const SiteFlow& f, const FusionRef& w, const SiteActs& a,
                                     float* dh, float* dx, const SiteScratch& s) {

@@ -55,6 +55,15 @@ struct FusionRef {
   // scatters them back.
   float *g_down_all = nullptr, *g_down_b_all = nullptr, *g_up_all = nullptr, *g_up_b_all = nullptr;
   std::vector<AdapterRef> adapters;   // per adapter, for the direct form
+  // Inference only (no dropout, no backward): the query/key path and the value matrix folded
+  // into the adapters' weights once (DESIGN.md §2), so scores and outputs need no D x D GEMM:
+  //   G = qsrc Fg^T + fg [T,R], scores += qsrc Fs^T + fs [T,N], row bias = qsrc.fr + fr0,
+  //   v = (p (.) d) Vup^T + p Vb.
+  bool folded = false;
+  const float *fold_g_w = nullptr, *fold_g_b = nullptr;  // [R,D], [R]
+  const float *fold_s_w = nullptr, *fold_s_b = nullptr;  // [N,D], [N]
+  const float *fold_r_w = nullptr, *fold_r_b = nullptr;  // [1,D], [1]
+  const float *vup = nullptr, *vup_b = nullptr;          // [D,R], [N,D]
   float inv_temperature = 1.0f;
   DropoutSpec dropout;                // on the scores
 };
@@ -102,6 +111,9 @@ class AdapterSite {
 
   void fusion_forward(const float* h, const float* x, const LayerNormRef& ln, const SiteFlow& f,
                       const FusionRef& w, SiteActs& a);
+  // Inference with the folded weights (w.folded).
+  void fusion_forward_folded(const float* h, const float* x, const LayerNormRef& ln, const SiteFlow& f,
+                             const FusionRef& w, SiteActs& a);
   float* fusion_backward(const float* dout, const float* h, const LayerNormRef& ln,
                          const SiteFlow& f, const FusionRef& w, const SiteActs& a, float* dh,
                          float* dx_buf, const SiteScratch& s);

@@ -334,10 +334,13 @@ void BertModel::forward_locked(const BertBatch& batch, const ForwardOptions& opt
                                sites.adapter(i, s, plan.adapter->config.dropout), sa);
           break;
         case SitePlan::Kind::Fusion: {
-          FusionRef ref = fusion_ref(plan, i, s, false);
+          // Inference (no dropout, nothing kept) uses the folded weights.
+          const bool fold = !plan.direct && !options.train && !options.keep_activations;
+          FusionRef ref = fusion_ref(plan, i, s, false, fold);
           ref.dropout = sites.fusion(i, s, fusion_dropout_p(plan.fusion->config, config_));
           last_inv_temperature_[i][s] = ref.inv_temperature;
           if (plan.direct) site.fusion_direct_forward(h, x, ln, plan.flow, ref, sa);
+          else if (ref.folded) site.fusion_forward_folded(h, x, ln, plan.flow, ref, sa);
           else site.fusion_forward(h, x, ln, plan.flow, ref, sa);
           if (fusion_attentions && s == 1) {
             auto& outp = (*fusion_attentions)[i];

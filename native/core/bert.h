@@ -197,7 +197,8 @@ class BertModel {
   const AdapterEntry& adapter(const std::string& name) const;
   SitePlan plan_site(int layer, int site) const;
   AdapterRef adapter_ref(const AdapterEntry& e, int layer, int site) const;
-  FusionRef fusion_ref(const SitePlan& plan, int layer, int site, bool want_adapter_grads);
+  FusionRef fusion_ref(const SitePlan& plan, int layer, int site, bool want_adapter_grads, bool fold = false);
+  void build_fold(FusionPack& pack, const FusionRef& r);
   void scatter_fusion_adapter_grads(const SitePlan& plan, int layer, int site);
   LayerNormRef site_norm(int layer, int site) const;
   SiteNeeds needs_of(const SitePlan& plan) const;

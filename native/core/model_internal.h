@@ -27,6 +27,9 @@ struct BertModel::FusionPack {
   DeviceBuffer<float> g_down_all, g_down_b_all, g_up_all, g_up_b_all;
   DeviceBuffer<int32_t> offsets;
   std::vector<int> off;  // host copy of offsets
+  // Folded inference weights (FusionRef::folded), built on first inference use per version.
+  uint64_t fold_version = 0;
+  DeviceBuffer<float> fold_g_w, fold_g_b, fold_s_w, fold_s_b, fold_r_w, fold_r_b, vup, vup_b, fold_tmp;
 };
 
 enum class InitKind { Zeros, Ones, Normal, Identity1e6, TruncNormal, KaimingUniform };

@@ -578,7 +578,7 @@ AdapterRef BertModel::adapter_ref(const AdapterEntry& e, int layer, int site) co
   return r;
 }
 
-FusionRef BertModel::fusion_ref(const SitePlan& plan, int layer, int site, bool want_adapter_grads) {
+FusionRef BertModel::fusion_ref(const SitePlan& plan, int layer, int site, bool want_adapter_grads, bool fold) {
   Backend& be = *backend_;
   const FusionSiteParams& fp = plan.fusion->sites[layer][site];
   const int D = config_.hidden_size;
@@ -651,6 +651,14 @@ FusionRef BertModel::fusion_ref(const SitePlan& plan, int layer, int site, bool 
   r.up_all = pack->up_all.get();
   r.up_b_all = pack->up_b_all.get();
   r.offsets = pack->offsets.get();
+  if (fold && r.has_query && r.has_key) {
+    if (pack->fold_version != params_version_) build_fold(*pack, r);
+    r.folded = true;
+    r.fold_g_w = pack->fold_g_w.get(), r.fold_g_b = pack->fold_g_b.get();
+    r.fold_s_w = pack->fold_s_w.get(), r.fold_s_b = pack->fold_s_b.get();
+    r.fold_r_w = pack->fold_r_w.get(), r.fold_r_b = pack->fold_r_b.get();
+    r.vup = pack->vup.get(), r.vup_b = pack->vup_b.get();
+  }
   if (want_adapter_grads && adapters_train) {
     FusionPack& fpk = *pack;
     const size_t R = plan.R, N = plan.N;
@@ -666,6 +674,42 @@ FusionRef BertModel::fusion_ref(const SitePlan& plan, int layer, int site, bool 
     r.g_up_b_all = fpk.g_up_b_all.get();
   }
   return r;
+}
+
+// The inference folding of DESIGN.md §2, once per parameter version:
+//   q' = qsrc Wq^T Wk + bq Wk  =>  G = q' Wu_all = qsrc (Wu_all^T Wk^T Wq)^T + (bq Wk) Wu_all,
+//   q'.bu_n = qsrc (B_up Wk^T Wq)^T + (bq Wk).bu_n,   q.bk = qsrc (bk^T Wq)^T + bq.bk,
+//   v = Wv (E Wu_all^T + p B_up) = E (Wv Wu_all)^T + p (B_up Wv^T).
+void BertModel::build_fold(FusionPack& pk, const FusionRef& r) {
+  Backend& be = *backend_;
+  const int D = config_.hidden_size, R = r.R, N = r.N;
+  pk.fold_tmp.ensure(be, size_t(D) * D + D);
+  float* K2 = pk.fold_tmp.get();           // Wk^T Wq [D,D]
+  float* bqk = K2 + size_t(D) * D;         // bq^T Wk [D]
+  be.gemm(true, false, D, D, D, 1.0f, r.k_w, D, r.q_w, D, 0.0f, K2, D);
+  be.gemm(false, false, 1, D, D, 1.0f, r.q_b, D, r.k_w, D, 0.0f, bqk, D);
+  pk.fold_g_w.ensure(be, size_t(R) * D);
+  pk.fold_g_b.ensure(be, R);
+  pk.fold_s_w.ensure(be, size_t(N) * D);
+  pk.fold_s_b.ensure(be, N);
+  pk.fold_r_w.ensure(be, D);
+  pk.fold_r_b.ensure(be, 1);
+  be.gemm(true, false, R, D, D, 1.0f, r.up_all, R, K2, D, 0.0f, pk.fold_g_w.get(), D);
+  be.gemm(false, false, 1, R, D, 1.0f, bqk, D, r.up_all, R, 0.0f, pk.fold_g_b.get(), R);
+  be.gemm(false, false, N, D, D, 1.0f, r.up_b_all, D, K2, D, 0.0f, pk.fold_s_w.get(), D);
+  be.gemm(false, true, 1, N, D, 1.0f, bqk, D, r.up_b_all, D, 0.0f, pk.fold_s_b.get(), N);
+  be.gemm(false, false, 1, D, D, 1.0f, r.k_b, D, r.q_w, D, 0.0f, pk.fold_r_w.get(), D);
+  be.gemm(false, false, 1, 1, D, 1.0f, r.q_b, D, r.k_b, 1, 0.0f, pk.fold_r_b.get(), 1);
+  pk.vup.ensure(be, size_t(D) * R);
+  pk.vup_b.ensure(be, size_t(N) * D);
+  if (r.has_value) {
+    be.gemm(false, false, D, R, D, 1.0f, r.v_w, D, r.up_all, R, 0.0f, pk.vup.get(), R);
+    be.gemm(false, true, N, D, D, 1.0f, r.up_b_all, D, r.v_w, D, 0.0f, pk.vup_b.get(), D);
+  } else {
+    be.copy_device(pk.vup.get(), r.up_all, sizeof(float) * D * R);
+    be.copy_device(pk.vup_b.get(), r.up_b_all, sizeof(float) * N * D);
+  }
+  pk.fold_version = params_version_;
 }
 
 void BertModel::scatter_fusion_adapter_grads(const SitePlan& plan, int layer, int site) {

@@ -316,3 +316,47 @@ AF_TEST("adapters: bad configurations and setups are rejected") {
   m.run_head(in.batch(), {}, nullptr, nullptr, false, logits.data());
   CHECK(std::isfinite(logits[0]));
 }
+
+// Inference folds the query/key path and W_v into the adapter weights (DESIGN.md §2): the
+// logits and fusion weights must still match AdapterHub and the direct form.
+AF_TEST("fusion: folded inference matches AdapterHub and the direct form") {
+  for (const char* name : {"fusion-dynamic", "fusion-static", "fusion-dynamic-temperature"}) {
+    std::vector<float> logits[2];
+    af::BertModel::FusionAttentions attn[2];
+    for (int direct = 0; direct < 2; ++direct) {
+      Case c = load_case(name);
+      c.model->set_fusion_direct(direct == 1);
+      af::SafetensorsFile g = af::SafetensorsFile::open(c.dir + "/golden.safetensors");
+      Inputs in = read_inputs(g);
+      std::vector<float> want = read_f32(g, "logits");
+      logits[direct].resize(want.size());
+      c.model->run_head(in.batch(), {}, nullptr, nullptr, false, logits[direct].data(), &attn[direct]);
+      double e = af::test::max_rel_error(logits[direct].data(), want.data(), want.size());
+      CHECK_MSG(e <= 1e-5, name << (direct ? " direct" : " folded") << " logits rel error " << e);
+      for (size_t i = 0; i < attn[direct].size(); ++i) {
+        std::vector<float> wa = read_f32(g, "fusion_attentions." + std::to_string(i));
+        double ea = af::test::max_rel_error(attn[direct][i].data(), wa.data(), wa.size());
+        CHECK_MSG(ea <= 1e-5, name << " fusion_attentions." << i << " rel error " << ea);
+      }
+    }
+    CHECK_CLOSE(logits[0].data(), logits[1].data(), logits[0].size(), 1e-5);
+  }
+}
+
+AF_TEST("fusion: folded weights are rebuilt after the parameters change") {
+  Case c = load_case("fusion-dynamic");
+  af::BertModel& m = *c.model;
+  af::SafetensorsFile g = af::SafetensorsFile::open(c.dir + "/golden.safetensors");
+  Inputs in = read_inputs(g);
+  std::vector<float> before(in.B * 3), folded(in.B * 3), direct(in.B * 3);
+  m.run_head(in.batch(), {}, nullptr, nullptr, false, before.data());  // builds the fold
+  af::BertModel::AdamWOptions opt;
+  opt.lr = 1e-2f;
+  m.run_head(in.batch(), {}, in.labels.data(), nullptr, true, nullptr);
+  m.optimizer_step(opt);
+  m.run_head(in.batch(), {}, nullptr, nullptr, false, folded.data());
+  m.set_fusion_direct(true);
+  m.run_head(in.batch(), {}, nullptr, nullptr, false, direct.data());
+  CHECK_CLOSE(folded.data(), direct.data(), folded.size(), 1e-5);
+  CHECK(af::test::max_rel_error(before.data(), folded.data(), before.size()) > 1e-4);  // it did change
+}
