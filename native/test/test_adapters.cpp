@@ -17,15 +17,14 @@
 #include "../core/safetensors.h"
 #include "../cpu/cpu_backend.h"
 #include "check.h"
+#include "golden.h"
 
 namespace {
 
 using af::cpu::CpuBackend;
-
-std::string fixtures_dir() {
-  const char* env = std::getenv("AF_FIXTURES_DIR");
-  return env ? env : "fixtures";
-}
+using af::test::fixtures_dir;
+const auto read_f32 = af::test::golden_f32;
+const auto read_i32 = af::test::golden_i32;
 
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -42,22 +41,6 @@ std::vector<std::string> list_dir(const std::string& dir) {
       if (e->d_name[0] != '.') out.push_back(e->d_name);
     closedir(d);
   }
-  return out;
-}
-
-std::vector<float> read_f32(const af::SafetensorsFile& f, const std::string& name) {
-  const af::TensorInfo* info = f.find(name);
-  CHECK_MSG(info, "golden tensor missing: " << name);
-  std::vector<float> out(info->numel());
-  f.read_f32(*info, out.data());
-  return out;
-}
-
-std::vector<int32_t> read_i32(const af::SafetensorsFile& f, const std::string& name) {
-  const af::TensorInfo* info = f.find(name);
-  CHECK_MSG(info && info->dtype == af::DType::I32, "golden I32 tensor missing: " << name);
-  std::vector<int32_t> out(info->numel());
-  f.read_raw(*info, out.data());
   return out;
 }
 

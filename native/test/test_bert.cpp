@@ -12,37 +12,20 @@
 #include "../core/safetensors.h"
 #include "../cpu/cpu_backend.h"
 #include "check.h"
+#include "golden.h"
 
 namespace {
 
 using af::cpu::CpuBackend;
+using af::test::fixtures_dir;
+const auto read_f32 = af::test::golden_f32;
+const auto read_i32 = af::test::golden_i32;
 using af::cpu::GemmProvider;
 using af::cpu::Isa;
-
-std::string fixtures_dir() {
-  const char* env = std::getenv("AF_FIXTURES_DIR");
-  return env ? env : "fixtures";
-}
 
 bool exists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;
-}
-
-std::vector<float> read_f32(const af::SafetensorsFile& f, const std::string& name) {
-  const af::TensorInfo* info = f.find(name);
-  CHECK_MSG(info, "golden tensor missing: " << name);
-  std::vector<float> out(info->numel());
-  f.read_f32(*info, out.data());
-  return out;
-}
-
-std::vector<int32_t> read_i32(const af::SafetensorsFile& f, const std::string& name) {
-  const af::TensorInfo* info = f.find(name);
-  CHECK_MSG(info && info->dtype == af::DType::I32, "golden I32 tensor missing: " << name);
-  std::vector<int32_t> out(info->numel());
-  f.read_raw(*info, out.data());
-  return out;
 }
 
 struct KernelConfig {
