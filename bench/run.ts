@@ -1,6 +1,7 @@
 // `npm run bench`: BERT-base-shaped forward and backward on the CPU backend, against PyTorch
 // eager (transformers' BertModel) measured in the same run, and against the machine's fp32
-// GEMM rate measured here too. Prints a table; asserts nothing.
+// GEMM rate measured here too. Prints a table; asserts nothing. Then runs the adapter / fusion
+// bench (bench/adapters.ts; AF_BENCH_ADAPTERS=0 skips it, `npm run bench:adapters` runs it alone).
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { binding } from '../lib/binding.js';
 import { createModel, type BertModel, backendInfo } from '../lib/index.js';
 import { describeMachine } from './machine.js';
 import { runTorch, type TorchTimings } from './torch-reference.js';
+import { runAdapterBench } from './adapters.js';
 
 const root = (() => {
   let d = dirname(fileURLToPath(import.meta.url));
@@ -131,6 +133,11 @@ async function main() {
   }
   console.log(`\nbackward (input grads) / forward = ${(r.backwardInput.best / r.forward.best).toFixed(2)} (goal ≤ 1.2)`);
   console.log(`forward at ${((flops / r.forward.best / 1e9 / peak) * 100).toFixed(0)}% of the fp32 GEMM rate (goal ≥ 80%)`);
+
+  if (process.env.AF_BENCH_ADAPTERS !== '0') {
+    console.log(`\n${'='.repeat(100)}\n`);
+    await runAdapterBench();
+  }
 }
 
 main().catch((err) => {
