@@ -147,6 +147,7 @@ class JsonParser {
   size_t pos_ = 0;
   const std::string& what_;
   const JsonParseOptions& opts_;
+  size_t values_ = 0;  // values parsed so far (bounded by opts_.max_values)
 
   [[noreturn]] void error(size_t at, const std::string& msg) const {
     fail(ErrorCode::InvalidFile, what_ + ": invalid JSON at byte " + std::to_string(at) + ": " + msg);
@@ -179,6 +180,8 @@ class JsonParser {
 
   Json parse_value(int depth) {
     if (at_end()) error(pos_, "unexpected end of input, expected a value");
+    if (++values_ > opts_.max_values)
+      error(pos_, "more than " + std::to_string(opts_.max_values) + " values");
     switch (peek()) {
       case '{': return parse_object(depth + 1);
       case '[': return parse_array(depth + 1);

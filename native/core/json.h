@@ -17,6 +17,9 @@ struct JsonParseOptions {
   bool reject_duplicate_keys = false;
   // Arrays/objects nested deeper than this are an error, so input cannot exhaust the stack.
   int max_depth = 128;
+  // More values than this are an error, so input cannot make the parsed tree (~40 bytes per
+  // value) arbitrarily large.
+  size_t max_values = SIZE_MAX;
 };
 
 // True iff `s` is well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, nothing > U+10FFFF).

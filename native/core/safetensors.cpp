@@ -306,14 +306,16 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   f.data_start_ = 8 + n;
   f.data_size_ = file_size - f.data_start_;
 
-  // 2. Header text: UTF-8, a JSON object, no duplicate keys. (The parsed tree costs ~40 bytes
-  //    per JSON value: a hostile 100 MB header of 50M shape entries, which the reference also
-  //    accepts, needs ~2.7 GB and ~11 s. Real headers are a few hundred KB.)
+  // 2. Header text: UTF-8, a JSON object, no duplicate keys, at most 4M JSON values. (The
+  //    parsed tree costs ~40 bytes per value: without the cap a hostile 100 MB header of 50M
+  //    shape entries, which the reference accepts, would need ~2.7 GB. 4M values is ~500k
+  //    tensors; real headers hold a few thousand values.)
   std::string header(static_cast<size_t>(n), '\0');
   pread_all(f.fd_, header.data(), n, 8, path);
   if (!is_valid_utf8(header)) fail(ErrorCode::InvalidFile, path + ": header is not valid UTF-8");
   JsonParseOptions opts;
   opts.reject_duplicate_keys = true;  // a duplicate tensor name would be ambiguous
+  opts.max_values = 4u << 20;
   const Json root = Json::parse(header, path + ": header", opts);
   header = std::string();  // the parsed tree is all we need now
   if (!root.is_object())

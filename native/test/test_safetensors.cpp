@@ -559,3 +559,22 @@ AF_TEST("safetensors: atomic write replaces the file or leaves it intact") {
   }
   CHECK(read_bytes(path) == old_bytes);
 }
+
+AF_TEST("safetensors: a header of millions of JSON values is refused before it grows") {
+  // One tensor whose shape lists 5M ones: a valid-looking header the cap refuses cheaply.
+  std::string shape;
+  shape.reserve(10u << 20);
+  for (int i = 0; i < 5000000; ++i) shape += i ? ",1" : "1";
+  std::string header = "{\"a\":{\"dtype\":\"F32\",\"shape\":[" + shape + "],\"data_offsets\":[0,4]}}";
+  char tmpl[] = "/tmp/af-st-huge-XXXXXX";
+  int fd = mkstemp(tmpl);
+  CHECK(fd >= 0);
+  uint64_t n = header.size();
+  CHECK(write(fd, &n, 8) == 8);
+  CHECK(write(fd, header.data(), header.size()) == static_cast<ssize_t>(header.size()));
+  float v = 1;
+  CHECK(write(fd, &v, 4) == 4);
+  close(fd);
+  CHECK_THROWS_CODE(af::SafetensorsFile::open(tmpl), af::ErrorCode::InvalidFile);
+  unlink(tmpl);
+}
