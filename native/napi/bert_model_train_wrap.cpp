@@ -110,39 +110,21 @@ Napi::Value BertModelWrap::Predict(const Napi::CallbackInfo& info) {
 
 // lossAndGrad(ids, types, mask, B, L, labels, {train, seed, backward = true})
 //   -> {loss, lossCe, lossReg, logits}; gradients accumulate into trainable parameters.
-Napi::Value BertModelWrap::LossAndGrad(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto m = model(env);
-  auto batch = std::make_shared<BatchArgs>(batch_args(info, 0));
-  Napi::Object opts = options_arg(info[6], "options");
-  const ForwardOptions fo = forward_options(opts, false);
-  const bool backward = bool_field(opts, "backward", "options", true);
-  const size_t examples = guard(env, [&] { return static_cast<size_t>(m->examples(batch->batch_size)); });
-  auto labels = std::make_shared<LabelArgs>(label_args(info[5], examples));
-  auto logits = std::make_shared<std::vector<float>>();
-  auto result = std::make_shared<BertModel::LossResult>();
-  return PromiseWorker::start(
-      env,
-      [=] {
-        logits->resize(examples * m->head_classes());
-        *result = m->run_head(batch->view(), fo, labels->label_ptr(), labels->target_ptr(), backward, logits->data());
-      },
-      [=](Napi::Env env) -> Napi::Value {
-        Napi::Object out = loss_to_js(env, *result);
-        out.Set("logits", to_float32_array(env, *logits));
-        return out;
-      });
-}
+Napi::Value BertModelWrap::LossAndGrad(const Napi::CallbackInfo& info) { return LossCall(info, false); }
 
 // trainStep(ids, types, mask, B, L, labels, {seed, train = true, lr, beta1, beta2, eps,
-//   weightDecay, maxGradNorm}) -> {loss, lossCe, lossReg, gradNorm, logits}
-Napi::Value BertModelWrap::TrainStep(const Napi::CallbackInfo& info) {
+//   weightDecay, maxGradNorm}) -> {loss, lossCe, lossReg, gradNorm, logits}: lossAndGrad with
+// backward, then one AdamW step, in one worker.
+Napi::Value BertModelWrap::TrainStep(const Napi::CallbackInfo& info) { return LossCall(info, true); }
+
+Napi::Value BertModelWrap::LossCall(const Napi::CallbackInfo& info, bool step) {
   Napi::Env env = info.Env();
   auto m = model(env);
   auto batch = std::make_shared<BatchArgs>(batch_args(info, 0));
   Napi::Object opts = options_arg(info[6], "options");
-  const ForwardOptions fo = forward_options(opts, true);
-  const BertModel::AdamWOptions adam = adamw_options(opts);
+  const ForwardOptions fo = forward_options(opts, step);
+  const bool backward = step || bool_field(opts, "backward", "options", true);
+  const BertModel::AdamWOptions adam = step ? adamw_options(opts) : BertModel::AdamWOptions{};
   const size_t examples = guard(env, [&] { return static_cast<size_t>(m->examples(batch->batch_size)); });
   auto labels = std::make_shared<LabelArgs>(label_args(info[5], examples));
   auto logits = std::make_shared<std::vector<float>>();
@@ -152,12 +134,12 @@ Napi::Value BertModelWrap::TrainStep(const Napi::CallbackInfo& info) {
       env,
       [=] {
         logits->resize(examples * m->head_classes());
-        *result = m->run_head(batch->view(), fo, labels->label_ptr(), labels->target_ptr(), true, logits->data());
-        *norm = m->optimizer_step(adam);
+        *result = m->run_head(batch->view(), fo, labels->label_ptr(), labels->target_ptr(), backward, logits->data());
+        if (step) *norm = m->optimizer_step(adam);
       },
       [=](Napi::Env env) -> Napi::Value {
         Napi::Object out = loss_to_js(env, *result);
-        out.Set("gradNorm", *norm);
+        if (step) out.Set("gradNorm", *norm);
         out.Set("logits", to_float32_array(env, *logits));
         return out;
       });

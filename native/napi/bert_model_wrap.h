@@ -52,6 +52,7 @@ class BertModelWrap : public Napi::ObjectWrap<BertModelWrap> {
   Napi::Value Predict(const Napi::CallbackInfo& info);
   Napi::Value LossAndGrad(const Napi::CallbackInfo& info);
   Napi::Value TrainStep(const Napi::CallbackInfo& info);
+  Napi::Value LossCall(const Napi::CallbackInfo& info, bool step);
   Napi::Value OptimizerStep(const Napi::CallbackInfo& info);
   Napi::Value SetWeightDecayMask(const Napi::CallbackInfo& info);
   Napi::Value GetOptimizerState(const Napi::CallbackInfo& info);
