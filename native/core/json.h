@@ -25,6 +25,10 @@ struct JsonParseOptions {
 // True iff `s` is well-formed UTF-8 (RFC 3629: no overlongs, no surrogates, nothing > U+10FFFF).
 bool is_valid_utf8(std::string_view s);
 
+// A name for error messages: quoted, control characters and invalid UTF-8 escaped, cut at
+// ~200 bytes so a hostile 100 MB name does not become a 100 MB message.
+std::string quote_for_message(std::string_view s);
+
 class Json {
  public:
   enum class Type { Null, Bool, Number, String, Array, Object };

@@ -109,33 +109,7 @@ void bf16_to_f32(const uint16_t* src, float* dst, size_t n) {
 
 namespace {
 
-// A name for error messages: quoted, control characters and invalid UTF-8 escaped, and cut
-// short so a hostile 100 MB name does not become a 100 MB message.
-std::string quote(const std::string& s) {
-  const bool utf8 = is_valid_utf8(s);
-  constexpr size_t kMax = 200;
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (out.size() >= kMax) {
-      // Do not stop inside a UTF-8 sequence.
-      while (i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) out += s[i++];
-      out += "...";
-      break;
-    }
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7F || (c >= 0x80 && !utf8)) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02X", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
+std::string quote(const std::string& s) { return quote_for_message(s); }
 
 std::string errno_text(int err) { return std::system_category().message(err); }
 

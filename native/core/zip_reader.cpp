@@ -193,30 +193,6 @@ void apply_zip64_extra(const unsigned char* extra, uint64_t len, ZipEntry* e, ui
 
 }  // namespace
 
-std::string quote_for_message(std::string_view s) {
-  const bool utf8 = is_valid_utf8(s);
-  constexpr size_t kMax = 200;
-  std::string out = "\"";
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (out.size() >= kMax) {
-      while (i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) out += s[i++];  // finish the character
-      out += "...";
-      break;
-    }
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += static_cast<char>(c);
-    } else if (c < 0x20 || c == 0x7F || (c >= 0x80 && !utf8)) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02X", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
 
 ZipReader::ZipReader(ZipReader&& o) noexcept { *this = std::move(o); }
 

@@ -5,6 +5,7 @@
 // local header must agree with its central-directory entry. Data is read with pread, so one
 // reader serves several threads at once.
 #pragma once
+#include "json.h"  // quote_for_message
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -56,8 +57,5 @@ class ZipReader {
   std::unordered_map<std::string, size_t> index_;  // name -> position in entries_
 };
 
-// A name for error messages: quoted, control bytes and invalid UTF-8 escaped, long names cut,
-// so that a hostile name can neither forge a message nor blow it up.
-std::string quote_for_message(std::string_view s);
 
 }  // namespace af
