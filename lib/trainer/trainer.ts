@@ -95,7 +95,7 @@ export interface TrainerOptions {
   head?: string;
   /** Peak learning rate (default by mode: adapter 1e-4, fusion 5e-5, head 1e-3, full 2e-5 — the paper's). */
   lr?: number;
-  /** Epochs (default 3). */
+  /** Epochs (default by mode: adapter 30, fusion 10 — the paper's maxima, use earlyStopping — head and full 3). */
   epochs?: number;
   /** Training examples per step (default 32; the paper uses 16 or 32). */
   batchSize?: number;
@@ -163,6 +163,9 @@ export function defaultWeightDecayFilter(name: string): boolean {
 }
 
 const DEFAULT_LR: Record<TrainingMode, number> = { adapter: 1e-4, fusion: 5e-5, head: 1e-3, full: 2e-5 };
+// The paper trains adapters up to 30 epochs and fusion up to 10 (with early stopping on dev
+// accuracy); head-only and full fine-tuning use the usual 3.
+const DEFAULT_EPOCHS: Record<TrainingMode, number> = { adapter: 30, fusion: 10, head: 3, full: 3 };
 const MODES: readonly TrainingMode[] = ['adapter', 'fusion', 'head', 'full'];
 const KNOWN_OPTIONS = new Set([
   'mode', 'adapter', 'fusion', 'unfreezeAdapters', 'head', 'lr', 'epochs', 'batchSize', 'evalBatchSize', 'warmupSteps',
@@ -323,7 +326,7 @@ function resolveOptions(model: BertModel, options: unknown): ResolvedTrainerOpti
     unfreezeAdapters: bool(o, 'unfreezeAdapters', false),
     head,
     lr: num(o, 'lr', DEFAULT_LR[mode], (v) => v >= 0 && Number.isFinite(v), 'a finite number >= 0'),
-    epochs: int(o, 'epochs', 3, 1),
+    epochs: int(o, 'epochs', DEFAULT_EPOCHS[mode], 1),
     batchSize,
     evalBatchSize: int(o, 'evalBatchSize', batchSize, 1),
     warmupSteps,
