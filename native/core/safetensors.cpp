@@ -3,6 +3,8 @@
 // overflow-checked sizes, and tensors that tile the data section exactly.
 #include "safetensors.h"
 
+#include "file_io.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -111,11 +113,6 @@ namespace {
 
 std::string quote(const std::string& s) { return quote_for_message(s); }
 
-std::string errno_text(int err) { return std::system_category().message(err); }
-
-[[noreturn]] void io_fail(const std::string& what, int err) {
-  fail(ErrorCode::Io, what + ": " + errno_text(err));
-}
 
 // "[2, 3]"; a hostile header's shape can have millions of entries, so long ones are cut.
 std::string shape_text(const std::vector<int64_t>& shape) {
@@ -128,26 +125,6 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 
 std::string range_text(uint64_t b, uint64_t e) {
   return "[" + std::to_string(b) + ", " + std::to_string(e) + ")";
-}
-
-// Reads exactly n bytes at `offset`; `where` names the file (and tensor) in errors.
-void pread_all(int fd, void* dst, uint64_t n, uint64_t offset, const std::string& where) {
-  char* p = static_cast<char*>(dst);
-  constexpr uint64_t kMaxChunk = uint64_t(1) << 30;  // stay below per-call limits of read(2)
-  while (n > 0) {
-    if (offset > static_cast<uint64_t>(std::numeric_limits<off_t>::max()))
-      fail(ErrorCode::Io, where + ": file offset " + std::to_string(offset) + " is too large");
-    size_t chunk = static_cast<size_t>(std::min(n, kMaxChunk));
-    ssize_t r = ::pread(fd, p, chunk, static_cast<off_t>(offset));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      io_fail(where + ": read failed", errno);
-    }
-    if (r == 0) fail(ErrorCode::Io, where + ": unexpected end of file (was it truncated after opening?)");
-    p += r;
-    n -= static_cast<uint64_t>(r);
-    offset += static_cast<uint64_t>(r);
-  }
 }
 
 void write_all(int fd, const void* src, uint64_t n, const std::string& where) {
@@ -176,26 +153,6 @@ bool checked_mul(uint64_t a, uint64_t b, uint64_t* out) {
 // ---------------------------------------------------------------------------------------------
 // Reader
 
-SafetensorsFile::SafetensorsFile(SafetensorsFile&& o) noexcept { *this = std::move(o); }
-
-SafetensorsFile& SafetensorsFile::operator=(SafetensorsFile&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) ::close(fd_);
-    path_ = std::move(o.path_);
-    fd_ = o.fd_;
-    o.fd_ = -1;
-    data_start_ = o.data_start_;
-    data_size_ = o.data_size_;
-    tensors_ = std::move(o.tensors_);
-    index_ = std::move(o.index_);
-    metadata_ = std::move(o.metadata_);
-  }
-  return *this;
-}
-
-SafetensorsFile::~SafetensorsFile() {
-  if (fd_ >= 0) ::close(fd_);
-}
 
 namespace {
 
@@ -256,19 +213,15 @@ TensorInfo parse_tensor_entry(const std::string& name, const Json& entry, const 
 SafetensorsFile SafetensorsFile::open(const std::string& path) {
   SafetensorsFile f;  // closes the file if validation throws
   f.path_ = path;
-  f.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f.fd_ < 0) io_fail(path + ": cannot open", errno);
-  struct stat st;
-  if (::fstat(f.fd_, &st) != 0) io_fail(path + ": cannot stat", errno);
-  if (!S_ISREG(st.st_mode)) fail(ErrorCode::Io, path + ": not a regular file");
-  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  f.file_ = ReadOnlyFile::open(path);
+  const uint64_t file_size = f.file_.size();
 
   // 1. Header length: checked against the limit and the file size before allocating.
   if (file_size < 8)
     fail(ErrorCode::InvalidFile, path + ": file is " + std::to_string(file_size) +
                                      " bytes, too short for the 8-byte header length");
   unsigned char len_bytes[8];
-  pread_all(f.fd_, len_bytes, 8, 0, path);
+  f.file_.read_at(len_bytes, 8, 0, path);
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | len_bytes[i];
   if (n > kSafetensorsMaxHeaderBytes)
@@ -285,7 +238,7 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   //    shape entries, which the reference accepts, would need ~2.7 GB. 4M values is ~500k
   //    tensors; real headers hold a few thousand values.)
   std::string header(static_cast<size_t>(n), '\0');
-  pread_all(f.fd_, header.data(), n, 8, path);
+  f.file_.read_at(header.data(), n, 8, path);
   if (!is_valid_utf8(header)) fail(ErrorCode::InvalidFile, path + ": header is not valid UTF-8");
   JsonParseOptions opts;
   opts.reject_duplicate_keys = true;  // a duplicate tensor name would be ambiguous
@@ -358,7 +311,7 @@ void SafetensorsFile::check_owned(const TensorInfo& info) const {
 }
 
 void SafetensorsFile::pread_exact(void* dst, uint64_t bytes, uint64_t data_offset, const std::string& tensor) const {
-  pread_all(fd_, dst, bytes, data_start_ + data_offset, path_ + ": tensor " + quote(tensor));
+  file_.read_at(dst, bytes, data_start_ + data_offset, path_ + ": tensor " + quote(tensor));
 }
 
 void SafetensorsFile::read_raw(const TensorInfo& info, void* dst) const {

@@ -7,6 +7,7 @@
 // writer produces files the reference reads (header padded with spaces to 8 bytes) and replaces
 // the target atomically. POSIX file APIs; a little-endian host is assumed (checked at compile time).
 #pragma once
+#include "file_io.h"
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -43,11 +44,11 @@ class SafetensorsFile {
   // Opens and validates the header (Io if the file cannot be read, InvalidFile if malformed).
   static SafetensorsFile open(const std::string& path);
 
-  SafetensorsFile(SafetensorsFile&& other) noexcept;
-  SafetensorsFile& operator=(SafetensorsFile&& other) noexcept;
+  SafetensorsFile(SafetensorsFile&& other) noexcept = default;
+  SafetensorsFile& operator=(SafetensorsFile&& other) noexcept = default;
   SafetensorsFile(const SafetensorsFile&) = delete;
   SafetensorsFile& operator=(const SafetensorsFile&) = delete;
-  ~SafetensorsFile();
+  ~SafetensorsFile() = default;
 
   const std::string& path() const { return path_; }
   const std::vector<TensorInfo>& tensors() const { return tensors_; }  // ordered by offset
@@ -66,7 +67,7 @@ class SafetensorsFile {
   void pread_exact(void* dst, uint64_t bytes, uint64_t data_offset, const std::string& tensor) const;
 
   std::string path_;
-  int fd_ = -1;
+  ReadOnlyFile file_;
   uint64_t data_start_ = 0;  // file offset of the data section (8 + N)
   uint64_t data_size_ = 0;
   std::vector<TensorInfo> tensors_;

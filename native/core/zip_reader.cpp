@@ -8,6 +8,8 @@
 // against the region it must lie in before it is used.
 #include "zip_reader.h"
 
+#include "file_io.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -38,29 +40,6 @@ constexpr uint64_t kMaxComment = 0xFFFF;
 // limit keeps a hostile size from becoming a huge allocation.
 constexpr uint64_t kMaxCentralDirectory = uint64_t(256) << 20;
 
-[[noreturn]] void io_fail(const std::string& what, int err) {
-  fail(ErrorCode::Io, what + ": " + std::system_category().message(err));
-}
-
-void pread_all(int fd, void* dst, uint64_t n, uint64_t offset, const std::string& where) {
-  char* p = static_cast<char*>(dst);
-  constexpr uint64_t kMaxChunk = uint64_t(1) << 30;  // stay below per-call limits of read(2)
-  while (n > 0) {
-    if (offset > static_cast<uint64_t>(std::numeric_limits<off_t>::max()))
-      fail(ErrorCode::Io, where + ": file offset " + std::to_string(offset) + " is too large");
-    const size_t chunk = static_cast<size_t>(std::min(n, kMaxChunk));
-    const ssize_t r = ::pread(fd, p, chunk, static_cast<off_t>(offset));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      io_fail(where + ": read failed", errno);
-    }
-    if (r == 0) fail(ErrorCode::Io, where + ": unexpected end of file (was it truncated after opening?)");
-    p += r;
-    n -= static_cast<uint64_t>(r);
-    offset += static_cast<uint64_t>(r);
-  }
-}
-
 // Little-endian field readers over a buffer whose length the caller has checked.
 uint16_t u16(const unsigned char* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
 uint32_t u32(const unsigned char* p) { return uint32_t(u16(p)) | (uint32_t(u16(p + 2)) << 16); }
@@ -78,13 +57,13 @@ struct EndInfo {
 };
 
 // Finds the end record (and the ZIP64 one when present) in the last 64 KiB + 22 bytes.
-EndInfo read_end_records(int fd, uint64_t file_size, const std::string& path) {
+EndInfo read_end_records(const ReadOnlyFile& file, uint64_t file_size, const std::string& path) {
   if (file_size < kEndSize)
     fail(ErrorCode::InvalidFile, path + ": " + num(file_size) + " bytes is too short for a ZIP archive");
   const uint64_t tail_len = std::min(file_size, kEndSize + kMaxComment);
   const uint64_t tail_start = file_size - tail_len;
   std::vector<unsigned char> tail(static_cast<size_t>(tail_len));
-  pread_all(fd, tail.data(), tail_len, tail_start, path);
+  file.read_at(tail.data(), tail_len, tail_start, path);
 
   // The end record is the last signature whose comment runs exactly to the end of the file.
   uint64_t pos = tail_len - kEndSize + 1;
@@ -114,7 +93,7 @@ EndInfo read_end_records(int fd, uint64_t file_size, const std::string& path) {
   bool zip64 = false;
   if (end_at >= kLocatorSize) {
     unsigned char loc[kLocatorSize];
-    pread_all(fd, loc, kLocatorSize, end_at - kLocatorSize, path);
+    file.read_at(loc, kLocatorSize, end_at - kLocatorSize, path);
     if (u32(loc) == kZip64LocatorSig) {
       zip64 = true;
       const uint64_t z_at = u64(loc + 8);
@@ -123,7 +102,7 @@ EndInfo read_end_records(int fd, uint64_t file_size, const std::string& path) {
       if (!fits(z_at, kZip64EndSize, end_at - kLocatorSize))
         fail(ErrorCode::InvalidFile, path + ": ZIP64 end record offset " + num(z_at) + " lies outside the file");
       unsigned char z[kZip64EndSize];
-      pread_all(fd, z, kZip64EndSize, z_at, path);
+      file.read_at(z, kZip64EndSize, z_at, path);
       if (u32(z) != kZip64EndSig)
         fail(ErrorCode::InvalidFile, path + ": no ZIP64 end record at offset " + num(z_at));
       if (u32(z + 16) != 0 || u32(z + 20) != 0)
@@ -194,37 +173,15 @@ void apply_zip64_extra(const unsigned char* extra, uint64_t len, ZipEntry* e, ui
 }  // namespace
 
 
-ZipReader::ZipReader(ZipReader&& o) noexcept { *this = std::move(o); }
-
-ZipReader& ZipReader::operator=(ZipReader&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) ::close(fd_);
-    path_ = std::move(o.path_);
-    fd_ = o.fd_;
-    o.fd_ = -1;
-    entries_ = std::move(o.entries_);
-    index_ = std::move(o.index_);
-  }
-  return *this;
-}
-
-ZipReader::~ZipReader() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
 ZipReader ZipReader::open(const std::string& path) {
   ZipReader z;  // closes the file if validation throws
   z.path_ = path;
-  z.fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (z.fd_ < 0) io_fail(path + ": cannot open", errno);
-  struct stat st;
-  if (::fstat(z.fd_, &st) != 0) io_fail(path + ": cannot stat", errno);
-  if (!S_ISREG(st.st_mode)) fail(ErrorCode::Io, path + ": not a regular file");
-  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  z.file_ = ReadOnlyFile::open(path);
+  const uint64_t file_size = z.file_.size();
 
-  const EndInfo end = read_end_records(z.fd_, file_size, path);
+  const EndInfo end = read_end_records(z.file_, file_size, path);
   std::vector<unsigned char> cd(static_cast<size_t>(end.cd_size));
-  pread_all(z.fd_, cd.data(), end.cd_size, end.cd_offset, path);
+  z.file_.read_at(cd.data(), end.cd_size, end.cd_offset, path);
 
   z.entries_.reserve(static_cast<size_t>(end.entries));
   uint64_t pos = 0;
@@ -260,7 +217,7 @@ ZipReader ZipReader::open(const std::string& path) {
     if (!fits(local, kLocalSize + name_len, end.cd_offset))
       fail(ErrorCode::InvalidFile, ewhere + ": local header offset " + num(local) + " lies outside the entry area");
     std::vector<unsigned char> lh(static_cast<size_t>(kLocalSize + name_len));
-    pread_all(z.fd_, lh.data(), lh.size(), local, ewhere);
+    z.file_.read_at(lh.data(), lh.size(), local, ewhere);
     if (u32(lh.data()) != kLocalSig) fail(ErrorCode::InvalidFile, ewhere + ": no local header at offset " + num(local));
     if (u16(lh.data() + 26) != name_len ||
         std::memcmp(lh.data() + kLocalSize, e.name.data(), static_cast<size_t>(name_len)) != 0)
@@ -296,7 +253,7 @@ const ZipEntry& ZipReader::check_readable(const ZipEntry& entry) const {
 
 void ZipReader::read(const ZipEntry& entry, void* dst) const {
   const ZipEntry& e = check_readable(entry);
-  pread_all(fd_, dst, e.size, e.data_offset, path_ + ": entry " + quote_for_message(e.name));
+  file_.read_at(dst, e.size, e.data_offset, path_ + ": entry " + quote_for_message(e.name));
 }
 
 void ZipReader::read_range(const ZipEntry& entry, uint64_t offset, uint64_t bytes, void* dst) const {
@@ -304,7 +261,7 @@ void ZipReader::read_range(const ZipEntry& entry, uint64_t offset, uint64_t byte
   if (!fits(offset, bytes, e.size))
     fail(ErrorCode::InvalidArgument, path_ + ": entry " + quote_for_message(e.name) + ": range [" + num(offset) +
                                          ", +" + num(bytes) + ") exceeds its " + num(e.size) + " bytes");
-  pread_all(fd_, dst, bytes, e.data_offset + offset, path_ + ": entry " + quote_for_message(e.name));
+  file_.read_at(dst, bytes, e.data_offset + offset, path_ + ": entry " + quote_for_message(e.name));
 }
 
 }  // namespace af

@@ -5,6 +5,7 @@
 // local header must agree with its central-directory entry. Data is read with pread, so one
 // reader serves several threads at once.
 #pragma once
+#include "file_io.h"
 #include "json.h"  // quote_for_message
 #include <cstdint>
 #include <string>
@@ -31,11 +32,11 @@ class ZipReader {
   // reading one is an error.
   static ZipReader open(const std::string& path);
 
-  ZipReader(ZipReader&& other) noexcept;
-  ZipReader& operator=(ZipReader&& other) noexcept;
+  ZipReader(ZipReader&& other) noexcept = default;
+  ZipReader& operator=(ZipReader&& other) noexcept = default;
   ZipReader(const ZipReader&) = delete;
   ZipReader& operator=(const ZipReader&) = delete;
-  ~ZipReader();
+  ~ZipReader() = default;
 
   const std::string& path() const { return path_; }
   const std::vector<ZipEntry>& entries() const { return entries_; }  // central-directory order
@@ -52,7 +53,7 @@ class ZipReader {
   const ZipEntry& check_readable(const ZipEntry& entry) const;
 
   std::string path_;
-  int fd_ = -1;
+  ReadOnlyFile file_;
   std::vector<ZipEntry> entries_;
   std::unordered_map<std::string, size_t> index_;  // name -> position in entries_
 };
