@@ -376,6 +376,51 @@ for (const kind of ['adapter', 'fusion'] as const) {
   });
 }
 
+test('an abort inside an epoch leaves a checkpoint there; resuming it equals uninterrupted training bit for bit', async (t) => {
+  const opts = (dir: string, extra: Partial<TrainerOptions> = {}): TrainerOptions => ({
+    mode: 'fusion',
+    fusion: ['a', 'b'],
+    lr: 3e-3,
+    epochs: 3,
+    batchSize: 16,
+    warmupRatio: 0.1,
+    seed: 4,
+    earlyStopping: { patience: 100, metric: 'loss' },
+    checkpointDir: dir,
+    ...extra,
+  });
+  const full = await fusionModel({ dropout: true });
+  t.teardown(() => full.dispose());
+  const fullSteps: StepInfo[] = [];
+  const want = await new Trainer(full, opts(await tempDir(t), { onStep: (s) => void fullSteps.push(s) })).train(train, dev);
+  const wantParams = await allParams(full);
+  const perEpoch = fullSteps.filter((s) => s.epoch === 0).length;
+  t.true(perEpoch >= 4, 'the test needs several batches per epoch');
+
+  // Cancelled after 2 batches of the second epoch (global step perEpoch + 1).
+  const dir = await tempDir(t);
+  const first = await fusionModel({ dropout: true });
+  t.teardown(() => first.dispose());
+  const steps: StepInfo[] = [];
+  const ac = new AbortController();
+  const onStep = (s: StepInfo) => {
+    steps.push(s);
+    if (s.step === perEpoch + 1) ac.abort();
+  };
+  await t.throwsAsync(new Trainer(first, opts(dir, { signal: ac.signal, onStep })).train(train, dev), { name: 'AbortError' });
+  t.deepEqual(await readdir(dir), ['epoch-1-batch-2']);
+  const second = await fusionModel({ dropout: true });
+  t.teardown(() => second.dispose());
+  const trainer = new Trainer(second, opts(dir, { onStep: (s) => void steps.push(s) }));
+  t.deepEqual(await trainer.resume(dir), { epoch: 1, step: perEpoch + 2, path: join(dir, 'epoch-1-batch-2') });
+  const got = await trainer.train(train, dev);
+  t.deepEqual(steps, fullSteps);
+  t.deepEqual(got.history, want.history);
+  t.deepEqual(got.best, want.best);
+  t.deepEqual(changed(wantParams, await allParams(second)), []);
+  t.deepEqual(await readdir(dir), ['epoch-3']);
+});
+
 test('resume refuses other options, another training set, and a model built differently', async (t) => {
   const dir = await tempDir(t);
   const model = await adapterModel();

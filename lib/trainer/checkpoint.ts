@@ -92,7 +92,9 @@ function ioError(what: string, path: string, cause: unknown): Error {
   return new IoError(`${what} ${path}: ${reason}`, { cause });
 }
 
-const EPOCH_DIR = /^epoch-(\d+)$/;
+// `epoch-<k>` after k completed epochs; `epoch-<k>-batch-<b>` when training was cancelled after
+// b batches of epoch k+1 (a resume continues inside that epoch).
+const EPOCH_DIR = /^epoch-(\d+)(?:-batch-(\d+))?$/;
 
 /** Observers of a save's progress (used by tests to inject failures at each stage). */
 export interface SaveHooks {
@@ -107,7 +109,8 @@ export interface SaveHooks {
  */
 export async function saveCheckpoint(dir: string, c: CheckpointContents, hooks: SaveHooks = {}): Promise<string> {
   if (typeof dir !== 'string' || dir === '') throw new TypeError('checkpoint dir must be a non-empty string');
-  const name = `epoch-${c.state.epoch}`;
+  const batch = typeof c.state.batchInEpoch === 'number' && c.state.batchInEpoch > 0 ? c.state.batchInEpoch : 0;
+  const name = batch > 0 ? `epoch-${c.state.epoch}-batch-${batch}` : `epoch-${c.state.epoch}`;
   let tmp: string;
   try {
     await mkdir(dir, { recursive: true });
@@ -156,8 +159,8 @@ export async function saveCheckpoint(dir: string, c: CheckpointContents, hooks: 
 }
 
 /**
- * The newest complete checkpoint in `dir` (the `epoch-<k>` folder with the largest k that has a
- * state file), or null.
+ * The newest complete checkpoint in `dir` (the `epoch-<k>[-batch-<b>]` folder with the largest
+ * (k, b) that has a state file), or null.
  */
 export async function latestCheckpoint(dir: string): Promise<string | null> {
   let entries: string[];
@@ -169,8 +172,8 @@ export async function latestCheckpoint(dir: string): Promise<string | null> {
   const found = entries
     .map((e) => ({ e, m: EPOCH_DIR.exec(e) }))
     .filter((x) => x.m)
-    .map((x) => ({ path: join(dir, x.e), k: Number(x.m![1]) }))
-    .sort((a, b) => b.k - a.k);
+    .map((x) => ({ path: join(dir, x.e), k: Number(x.m![1]), b: Number(x.m![2] ?? 0) }))
+    .sort((a, b) => b.k - a.k || b.b - a.b);
   for (const f of found) {
     if (await stat(join(f.path, STATE_FILE)).then(() => true, () => false)) return f.path;
   }

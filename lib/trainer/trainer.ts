@@ -371,9 +371,24 @@ interface TrainState {
   bestTemperatures: Record<string, number[]> | null;
   /** Evaluations since the last improvement. */
   badEvals: number;
+  /** Batches done in the epoch in progress (> 0 only in a checkpoint written on abort). */
+  batchInEpoch: number;
+  /** Running sums of the epoch in progress, to finish its record after a mid-epoch resume. */
+  partial: EpochSums;
   dataset: { examples: number; fingerprint: number } | null;
   checkpoint: string | undefined;
 }
+
+/** Loss sums of the epoch in progress. */
+interface EpochSums {
+  sum: number;
+  sumCe: number;
+  sumReg: number;
+  count: number;
+  lr: number;
+}
+
+const noSums = (): EpochSums => ({ sum: 0, sumCe: 0, sumReg: 0, count: 0, lr: 0 });
 
 function freshState(): TrainState {
   return {
@@ -386,6 +401,8 @@ function freshState(): TrainState {
     bestParams: null,
     bestTemperatures: null,
     badEvals: 0,
+    batchInEpoch: 0,
+    partial: noSums(),
     dataset: null,
     checkpoint: undefined,
   };
@@ -596,11 +613,19 @@ export class Trainer {
       bestParams: ck.best ?? null,
       bestTemperatures: (s.bestTemperatures as Record<string, number[]> | null) ?? null,
       badEvals: (s.badEvals as number) ?? 0,
+      batchInEpoch: (s.batchInEpoch as number | undefined) ?? 0,
+      partial: (s.partial as EpochSums | undefined) ?? noSums(),
       dataset: d ?? null,
       checkpoint: ck.path,
     };
     this.#resumed = true;
     return { epoch: this.#state.epoch, step: this.#state.globalStep, path: ck.path };
+  }
+
+  /** Training was cancelled between steps: keep where it stands (options.checkpointDir), so a resume continues it. */
+  async #checkpointOnAbort(): Promise<void> {
+    if (this.options.checkpointDir === null || this.#state.globalStep === 0) return;
+    this.#state.checkpoint = await this.#saveCheckpoint(this.options.checkpointDir);
   }
 
   async #saveCheckpoint(dir: string): Promise<string> {
@@ -628,6 +653,8 @@ export class Trainer {
         evaluations: s.evaluations,
         best: s.best,
         badEvals: s.badEvals,
+        batchInEpoch: s.batchInEpoch,
+        partial: s.partial,
         fusionTemperatures: this.#temperatures(),
         bestTemperatures: s.bestTemperatures,
       },
@@ -732,17 +759,27 @@ export class Trainer {
 
     for (let epoch = state.epoch; epoch < o.epochs && !state.stoppedEarly; epoch++) {
       const order = epochOrder(n, o.seed, epoch, o.shuffle);
-      let sum = 0;
-      let sumCe = 0;
-      let sumReg = 0;
-      let count = 0;
-      let lr = 0;
+      // A checkpoint written on abort resumes inside its epoch: skip the batches it had done.
+      const skip = state.batchInEpoch;
+      const sums = skip > 0 ? { ...state.partial } : noSums();
       let batchIndex = 0;
       let stop = false;
       for (const items of batches(trainSet, o.batchSize, order)) {
-        throwIfAborted(signal, 'training');
+        if (batchIndex < skip) {
+          batchIndex++;
+          continue;
+        }
+        if (signal?.aborted) {
+          // Between steps: a safe point. Keep it unless a checkpoint of this very point exists.
+          if (batchIndex > skip) {
+            state.batchInEpoch = batchIndex;
+            state.partial = sums;
+            await this.#checkpointOnAbort();
+          }
+          throwIfAborted(signal, 'training');
+        }
         const step = state.globalStep;
-        lr = schedule(step);
+        const lr = schedule(step);
         const batch = collate(items, { padTokenId, regression });
         let r;
         try {
@@ -762,10 +799,11 @@ export class Trainer {
           throw err;
         }
         state.globalStep = step + 1;
-        sum += r.loss;
-        sumCe += r.lossCe;
-        sumReg += r.lossReg;
-        count++;
+        sums.sum += r.loss;
+        sums.sumCe += r.lossCe;
+        sums.sumReg += r.lossReg;
+        sums.count++;
+        sums.lr = lr;
         await this.#callbacks.onStep?.({ step, epoch, batch: batchIndex, loss: r.loss, lossCe: r.lossCe, lossReg: r.lossReg, lr, gradNorm: r.gradNorm });
         batchIndex++;
         if (evalSet && typeof o.evalEvery === 'number' && state.globalStep % o.evalEvery === 0) {
@@ -776,13 +814,15 @@ export class Trainer {
           }
         }
       }
+      state.batchInEpoch = 0;
+      state.partial = noSums();
       const record: EpochRecord = {
         epoch,
         step: state.globalStep,
-        trainLoss: sum / count,
-        trainLossCe: sumCe / count,
-        trainLossReg: sumReg / count,
-        lr,
+        trainLoss: sums.sum / sums.count,
+        trainLossCe: sums.sumCe / sums.count,
+        trainLossReg: sums.sumReg / sums.count,
+        lr: sums.lr,
       };
       if (!stop && evalSet && o.evalEvery === 'epoch') {
         const e = await evaluateNow(epoch);
