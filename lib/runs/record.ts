@@ -80,7 +80,9 @@ export interface RunRecord {
 export type MetricsLine =
   | { type: 'step'; step: number; epoch: number; loss: number; lossCe: number; lossReg: number; lr: number; gradNorm: number; elapsed: number }
   | { type: 'epoch'; epoch: number; step: number; trainLoss: number; lr: number; eval?: Record<string, number>; elapsed: number }
-  | { type: 'final'; dev: SplitResult | null; test: SplitResult | null; elapsed: number };
+  | { type: 'final'; dev: SplitResult | null; test: SplitResult | null; elapsed: number }
+  /** Training was cancelled at this step (a checkpoint was kept; a resume appends after it). */
+  | { type: 'interrupted'; step: number; elapsed: number };
 
 /**
  * Mean fusion softmax weights of a fusion run over a split (paper Fig. 4/6): for each layer,
