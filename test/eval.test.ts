@@ -138,7 +138,8 @@ test('TSV (GLUE: quotes are plain characters) and JSONL (errors name file:line)'
 
 test('registry: every task has a kind, metrics, files and a reader; unknown names are listed', (t) => {
   t.deepEqual(taskNames().sort(), [
-    'boolq', 'cb', 'cosmosqa', 'csqa', 'hellaswag', 'imdb', 'mnli', 'mrpc', 'qqp', 'rte', 'scitail', 'sick', 'sick-relatedness', 'socialiqa', 'sst2', 'winogrande',
+    'argument', 'boolq', 'cb', 'cosmosqa', 'csqa', 'hellaswag', 'imdb', 'mnli', 'mrpc', 'qqp', 'rte', 'scitail', 'sick', 'sick-relatedness', 'socialiqa', 'sst2',
+    'winogrande',
   ]);
   for (const spec of Object.values(TASKS)) {
     t.true(spec.metrics.includes(spec.metric), spec.name);

@@ -1,8 +1,10 @@
 // Text formats of the task files: tab-separated values without quoting (GLUE), RFC 4180 CSV
 // (quoted fields with commas, quotes and newlines), JSON Lines. All tolerate a UTF-8 BOM, CRLF
-// line ends and a missing final newline.
+// line ends and a missing final newline. Only a file that cannot be parsed at all (an unclosed
+// quote, a missing header column) throws here; bad rows are the readers' business (rows.ts).
 import { readFile } from 'node:fs/promises';
 import { InvalidFileError, IoError } from '../errors.js';
+import type { RowProblem } from './rows.js';
 
 /** Reads a UTF-8 text file, without its byte-order mark. */
 export async function readText(path: string): Promise<string> {
@@ -103,17 +105,46 @@ export function parseCsv(text: string, file = 'CSV'): { line: number; cells: str
   return rows;
 }
 
-/** JSON Lines: one JSON value per non-blank line. Errors name file:line. */
-export function parseJsonl(text: string, file = 'JSONL'): { line: number; value: unknown }[] {
-  const out: { line: number; value: unknown }[] = [];
+/** A CSV file as a Table: the first row is the header (trimmed), the rest are data rows. */
+export function parseCsvTable(text: string, file = 'CSV', opts: { header?: boolean } = {}): Table {
+  const rows = parseCsv(text, file);
+  const header = (opts.header ?? true) ? (rows.shift()?.cells.map((c) => c.trim()) ?? null) : null;
+  return { header, rows };
+}
+
+/** One non-blank line of a JSON Lines file: its value, or why it is not JSON. */
+export interface JsonlLine {
+  line: number;
+  value?: unknown;
+  /** Set when the line is not valid JSON (then `value` is absent). */
+  error?: string;
+}
+
+/** JSON Lines, line by line: a bad line is kept with its `error` so that line positions stay aligned. */
+export function jsonlLines(text: string): JsonlLine[] {
+  const out: JsonlLine[] = [];
   splitLines(text).forEach((l, i) => {
     if (l.trim() === '') return;
     try {
       out.push({ line: i + 1, value: JSON.parse(l) });
     } catch (err) {
-      throw new InvalidFileError(`${file}:${i + 1}: not valid JSON (${(err as Error).message})`, { cause: err });
+      out.push({ line: i + 1, error: `not valid JSON (${(err as Error).message})` });
     }
   });
+  return out;
+}
+
+/**
+ * JSON Lines: one JSON value per non-blank line. A line that is not JSON throws an
+ * InvalidFileError naming file:line, or, when `problems` is given, is added to it and left out.
+ */
+export function parseJsonl(text: string, file = 'JSONL', problems?: RowProblem[]): { line: number; value: unknown }[] {
+  const out: { line: number; value: unknown }[] = [];
+  for (const l of jsonlLines(text)) {
+    if (l.error === undefined) out.push({ line: l.line, value: l.value });
+    else if (problems) problems.push({ file, line: l.line, message: l.error });
+    else throw new InvalidFileError(`${file}:${l.line}: ${l.error}`);
+  }
   return out;
 }
 
