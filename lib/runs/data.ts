@@ -1,7 +1,8 @@
 // The data of one run: a task's train / dev (/ test) splits read, checked and tokenized once and
 // shared by every seed of a command.
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { getTask, loadTask, type TaskSpec } from '../eval/tasks.js';
+import { checkTaskData, getTask, loadTaskWithProblems, taskFile, type TaskSpec } from '../eval/tasks.js';
+import { formatProblem } from '../eval/rows.js';
 import type { TaskRecord } from '../eval/datasets.js';
 import { tokenizeExamples, type TrainingExample } from '../trainer/batching.js';
 import { InvalidArgumentError } from '../errors.js';
@@ -23,6 +24,8 @@ export interface LoadDataOptions {
   maxLength: number;
   /** Use only the first N training examples (quick runs, learning curves). */
   trainLimit?: number;
+  /** Malformed rows: 'error' (default) refuses the data, listing them; 'skip' warns about each and leaves it out. */
+  badRows?: 'error' | 'skip';
   /** Called with one line per warning (skipped rows, ...). */
   warn?: (message: string) => void;
 }
@@ -33,15 +36,16 @@ async function readSplit(spec: TaskSpec, split: string, o: LoadDataOptions, opti
     if (optional) return null;
     throw new InvalidArgumentError(`task ${spec.name} has no ${split} split (it has: ${Object.keys(spec.files).join(', ')})`);
   }
-  if (optional && o.data !== undefined) {
-    const { taskFile } = await import('../eval/tasks.js');
-    if (!(await exists(taskFile(spec, split, o.data)))) return null;
-  }
-  return loadTask(spec, split, { dataDir: o.data });
+  if (optional && !spec.custom && o.data !== undefined && !(await exists(taskFile(spec, split, o.data)))) return null;
+  const loaded = await loadTaskWithProblems(spec, split, { dataDir: o.data, badRows: o.badRows ?? 'error' });
+  for (const p of loaded.problems) o.warn?.(`skipped a bad row: ${formatProblem(p)}`);
+  return loaded.records;
 }
 
 export async function loadTaskData(task: string | TaskSpec, tokenizer: Tokenizer, o: LoadDataOptions): Promise<TaskData> {
   const spec = getTask(task);
+  // Every split the run needs must be there before anything is read or trained.
+  await checkTaskData(spec, o.data, ['train', 'dev']);
   const encode = { maxLength: o.maxLength, truncation: true as const };
   let trainRecords = (await readSplit(spec, 'train', o, false))!;
   if (o.trainLimit !== undefined) trainRecords = trainRecords.slice(0, o.trainLimit);

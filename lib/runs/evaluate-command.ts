@@ -9,6 +9,7 @@ import { getTask, loadTask, checkHeadFitsTask, type TaskSpec } from '../eval/tas
 import { evaluateDataset } from '../eval/evaluate.js';
 import { tokenizeExamples } from '../trainer/batching.js';
 import { InvalidArgumentError } from '../errors.js';
+import { defineCustomTask, type CustomTaskSpec } from '../eval/custom-task.js';
 import { fusedAdapterNames, adapterFolderFor } from './setups.js';
 import { modelOptions, readRunRecord } from './train-run.js';
 import { meanFusionActivations } from './activations.js';
@@ -58,7 +59,7 @@ async function fromRun(dir: string, o: EvaluateCommandOptions): Promise<Resolved
   const adapters = out.adapter ? [join(dir, out.adapter)] : await Promise.all(adapterDirs.map((a) => adapterFolderFor(a, record.seed)));
   return {
     model: o.model ?? (out.model ? join(dir, out.model) : record.model.path),
-    task: o.task ?? record.task,
+    task: o.task ?? (record.options.customTask ? await defineCustomTask(record.options.customTask as CustomTaskSpec) : record.task),
     adapters,
     fusion: out.fusion ? join(dir, out.fusion) : null,
     head: out.head ? join(dir, out.head) : null,

@@ -158,7 +158,7 @@ export async function runTrainingCommand(o: TrainCommandOptions, plan: SetupPlan
       runs.push(done);
       continue;
     }
-    data ??= await loadTaskData(spec, tokenizer, { data: o.data, maxLength, trainLimit: o.trainLimit, warn: (m) => emit({ type: 'warning', message: m }) });
+    data ??= await loadTaskData(spec, tokenizer, { data: o.data, maxLength, trainLimit: o.trainLimit, badRows: o.badRows, warn: (m) => emit({ type: 'warning', message: m }) });
     runs.push(await runSeed(o, plan, spec, data, seed, dir));
   }
   return { runs, out };
@@ -253,7 +253,7 @@ async function runSeed(o: TrainCommandOptions, plan: SetupPlan, spec: TaskSpec, 
       trainSeconds,
       wallSeconds: (performance.now() - t0) / 1000,
       model: { path: resolve(o.model), layers: model.config.numHiddenLayers, hidden: model.config.hiddenSize },
-      options: { ...recorded, maxLength: o.maxLength ?? 128, patience: o.patience === undefined ? 3 : o.patience, ...plan.describe?.() },
+      options: { ...recorded, maxLength: o.maxLength ?? 128, patience: o.patience === undefined ? 3 : o.patience, ...plan.describe?.(), ...(spec.custom ? { customTask: spec.custom } : {}) },
       outputs,
       machine: machine(o.threads),
       startedAt: started.toISOString(),
