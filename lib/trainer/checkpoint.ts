@@ -4,6 +4,8 @@
 // Layout of a checkpoint folder (`<checkpointDir>/epoch-<k>`, k = completed epochs):
 //   trainable.safetensors   every trainable parameter (F32, model names, model shapes)
 //   optimizer.safetensors   Adam's moments: exp_avg.<name>, exp_avg_sq.<name>; metadata "steps"
+//                           (the largest step count) and "tensor_steps" (JSON: name -> that
+//                           tensor's own count; absent in older checkpoints: all are "steps")
 //   best.safetensors        the best parameters so far (only when a best is tracked)
 //   trainer_state.json      epoch, global step, options, history, best, temperatures, ...
 //
@@ -29,19 +31,35 @@ export interface NamedTensor {
   data: Float32Array;
 }
 
+/** AdamW's state: moments per tensor and step counts (per tensor, as torch keeps them). */
+export interface OptimizerState {
+  /** The largest step count (the one count of every tensor in older checkpoints). */
+  steps: number;
+  /**
+   * Each tensor's own step count (multi-task training steps a task's adapter and head only
+   * when the task is drawn). Absent when saving: every tensor has `steps`.
+   */
+  tensorSteps?: Record<string, number>;
+  m: NamedTensor[];
+  v: NamedTensor[];
+}
+
 export interface CheckpointContents {
   /** The trainer state (JSON-serialisable; non-finite numbers survive the round trip). */
   state: Record<string, unknown> & { epoch: number };
   params: NamedTensor[];
-  optimizer: { steps: number; m: NamedTensor[]; v: NamedTensor[] };
+  optimizer: OptimizerState;
   /** The best parameters so far, when tracked. */
   best?: NamedTensor[] | null;
 }
 
-/** Where a checkpoint lives, and what it holds. */
+/** Where a checkpoint lives, and what it holds (a step count for every tensor with moments). */
 export interface LoadedCheckpoint extends CheckpointContents {
   path: string;
+  optimizer: OptimizerState & { tensorSteps: Record<string, number> };
 }
+
+const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0;
 
 // JSON with NaN / ±Infinity kept (JSON.stringify would turn them into null).
 const FLOAT_TAG = '__float__';
@@ -109,6 +127,13 @@ export interface SaveHooks {
  */
 export async function saveCheckpoint(dir: string, c: CheckpointContents, hooks: SaveHooks = {}): Promise<string> {
   if (typeof dir !== 'string' || dir === '') throw new TypeError('checkpoint dir must be a non-empty string');
+  const { steps, tensorSteps } = c.optimizer;
+  if (!isCount(steps)) throw new TypeError('optimizer.steps must be an integer >= 0');
+  if (tensorSteps !== undefined) {
+    for (const t of c.optimizer.m) {
+      if (!isCount(tensorSteps[t.name])) throw new TypeError(`optimizer.tensorSteps["${t.name}"] must be an integer >= 0`);
+    }
+  }
   const batch = typeof c.state.batchInEpoch === 'number' && c.state.batchInEpoch > 0 ? c.state.batchInEpoch : 0;
   const name = batch > 0 ? `epoch-${c.state.epoch}-batch-${batch}` : `epoch-${c.state.epoch}`;
   let tmp: string;
@@ -122,7 +147,8 @@ export async function saveCheckpoint(dir: string, c: CheckpointContents, hooks: 
   await hooks.afterFile?.('trainable.safetensors', tmp);
   await writeSafetensors(join(tmp, 'optimizer.safetensors'), [...toWrite(c.optimizer.m, 'exp_avg.'), ...toWrite(c.optimizer.v, 'exp_avg_sq.')], {
     format: CHECKPOINT_FORMAT,
-    steps: String(c.optimizer.steps),
+    steps: String(steps),
+    ...(tensorSteps ? { tensor_steps: JSON.stringify(Object.fromEntries(c.optimizer.m.map((t) => [t.name, tensorSteps[t.name]]))) } : {}),
   });
   await hooks.afterFile?.('optimizer.safetensors', tmp);
   if (c.best) {
@@ -190,6 +216,30 @@ function byName(tensors: { name: string; shape: number[]; data: unknown }[], fil
   return out;
 }
 
+// Per-tensor step counts from the "tensor_steps" metadata; without it (older checkpoints)
+// every tensor has the one count `steps`.
+function readTensorSteps(text: string | undefined, steps: number, names: string[], file: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (text === undefined) {
+    for (const name of names) out[name] = steps;
+    return out;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new InvalidFileError(`${file}: metadata "tensor_steps" is not JSON`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new InvalidFileError(`${file}: metadata "tensor_steps" must be an object`);
+  const counts = parsed as Record<string, unknown>;
+  for (const name of names) {
+    const n = Object.prototype.hasOwnProperty.call(counts, name) ? counts[name] : undefined;
+    if (!isCount(n)) throw new InvalidFileError(`${file}: metadata "tensor_steps" has no step count for ${name}`);
+    out[name] = n;
+  }
+  return out;
+}
+
 /**
  * Loads a checkpoint: `path` is either a checkpoint folder (holding trainer_state.json) or a
  * checkpointDir, whose newest complete checkpoint is taken.
@@ -230,13 +280,14 @@ export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
   for (const name of params.keys()) {
     if (!m.has(name) || !v.has(name)) throw new InvalidFileError(`${oFile}: no Adam moments for ${name}`);
   }
+  const tensorSteps = readTensorSteps(opt.metadata.tensor_steps, steps, [...m.keys()], oFile);
   const hasBest = await stat(bFile).then(() => true, () => false);
   const best = hasBest ? [...byName((await readSafetensors(bFile)).tensors, bFile).values()] : null;
   return {
     path: folder,
     state,
     params: [...params.values()],
-    optimizer: { steps, m: [...m.values()], v: [...v.values()] },
+    optimizer: { steps, tensorSteps, m: [...m.values()], v: [...v.values()] },
     best,
   };
 }

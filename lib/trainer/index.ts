@@ -30,4 +30,18 @@ export type {
 } from './batching.js';
 export { saveCheckpoint, loadCheckpoint, latestCheckpoint } from './checkpoint.js';
 export type { CheckpointContents, LoadedCheckpoint, NamedTensor, SaveHooks } from './checkpoint.js';
+export type { OptimizerState } from './checkpoint.js';
 export { epochOrder, stepSeed } from './random.js';
+export { MultiTaskTrainer, annealedAlpha, taskProbabilities, drawTask, taskBatchIndices } from './multitask.js';
+export type {
+  MultiTaskTask,
+  MultiTaskTrainerOptions,
+  MultiTaskTrainOptions,
+  MultiTaskTrainResult,
+  MultiTaskEpochRecord,
+  MultiTaskStepInfo,
+  MultiTaskBestRecord,
+  MultiTaskEarlyStopping,
+  TaskEpochRecord,
+  ResolvedMultiTaskOptions,
+} from './multitask.js';

@@ -601,7 +601,7 @@ export class Trainer {
       );
     }
     for (const p of trainable) await this.model.setParameter(p.name, params.get(p.name)!.data);
-    for (const p of trainable) await this.model.setOptimizerState(ck.optimizer.steps, p.name, m.get(p.name)!.data, v.get(p.name)!.data);
+    for (const p of trainable) await this.model.setOptimizerState(ck.optimizer.tensorSteps[p.name] ?? ck.optimizer.steps, p.name, m.get(p.name)!.data, v.get(p.name)!.data);
     this.#setTemperatures((s.fusionTemperatures as Record<string, number[]>) ?? {});
     this.#state = {
       epoch: s.epoch as number,
@@ -634,9 +634,11 @@ export class Trainer {
     const m: NamedTensor[] = [];
     const v: NamedTensor[] = [];
     let steps = 0;
+    const tensorSteps: Record<string, number> = {};
     for (const p of params) {
       const st = await this.model.getOptimizerState(p.name);
-      steps = st.steps;
+      steps = Math.max(steps, st.steps);
+      tensorSteps[p.name] = st.steps;
       m.push({ name: p.name, shape: p.shape, data: st.m });
       v.push({ name: p.name, shape: p.shape, data: st.v });
     }
@@ -659,7 +661,7 @@ export class Trainer {
         bestTemperatures: s.bestTemperatures,
       },
       params,
-      optimizer: { steps, m, v },
+      optimizer: { steps, tensorSteps, m, v },
       best: s.bestParams,
     };
     return saveCheckpoint(dir, contents);

@@ -500,6 +500,37 @@ void BertModel::backward_locked(const float* grad_output_device, float* grad_inp
     be.zero(g(word_emb_) + static_cast<size_t>(config_.pad_token_id) * D, D * sizeof(float));
   if (grad_inputs_embeds) be.copy_to_host(grad_inputs_embeds, dsum, TD * sizeof(float));
   be.synchronize();
+  mark_encoder_written();
+}
+
+// What backward_locked wrote: every encoder and embedding entry, and the adapters and fusion
+// layers of the sites that ran one (per the site plans of the last forward).
+void BertModel::mark_encoder_written() {
+  auto mark = [&](size_t i) {
+    if (i != SIZE_MAX) store_.mark_written(i);
+  };
+  for (size_t i : {word_emb_, pos_emb_, type_emb_, emb_ln_w_, emb_ln_b_}) mark(i);
+  auto mark_adapter = [&](const AdapterEntry& a, int layer, int site) {
+    const AdapterSiteParams& sp = a.sites[layer][site];
+    if (!sp.present) return;
+    for (size_t i : {sp.down_w, sp.down_b, sp.up_w, sp.up_b}) mark(i);
+  };
+  for (int l = 0; l < config_.num_hidden_layers; ++l) {
+    const BertLayerParams& lp = layers_[l];
+    for (size_t i : {lp.q_w, lp.k_w, lp.v_w, lp.q_b, lp.k_b, lp.v_b, lp.attn_out_w, lp.attn_out_b, lp.ln1_w, lp.ln1_b,
+                     lp.inter_w, lp.inter_b, lp.out_w, lp.out_b, lp.ln2_w, lp.ln2_b})
+      mark(i);
+    for (int s = 0; s < kSites; ++s) {
+      const SitePlan& plan = site_plans_[l][s];
+      if (plan.kind == SitePlan::Kind::Single) {
+        mark_adapter(*plan.adapter, l, s);
+      } else if (plan.kind == SitePlan::Kind::Fusion) {
+        for (const AdapterEntry* a : plan.fused) mark_adapter(*a, l, s);
+        const FusionSiteParams& fp = plan.fusion->sites[l][s];
+        for (size_t i : {fp.q_w, fp.q_b, fp.k_w, fp.k_b, fp.v_w}) mark(i);
+      }
+    }
+  }
 }
 
 }  // namespace af

@@ -137,12 +137,14 @@ class BertModel {
   };
   // Weight decay applies to trainable entries whose flag is set (default: all).
   void set_weight_decay_mask(const std::vector<bool>& decay);
-  // One AdamW step over the trainable parameters, then zeroes the gradients. Returns the
-  // gradient norm before clipping.
+  // One AdamW step, then zeroes the gradients. As torch.optim.AdamW, only the trainable
+  // entries a backward wrote since the last step move (an inactive adapter or head is left
+  // alone, weight decay included), each with its own step count for the bias correction.
+  // Returns the norm of all gradients before clipping.
   double optimizer_step(const AdamWOptions& options);
-  // Optimiser state for checkpoints: step count and the m/v buffers (trainable entries).
-  int64_t optimizer_steps() const { return adam_step_; }
-  void get_optimizer_state(size_t index, float* m, float* v, size_t n) const;
+  // Optimiser state for checkpoints, per trainable entry: its step count and m/v buffers.
+  int64_t optimizer_steps(size_t index) const;
+  int64_t get_optimizer_state(size_t index, float* m, float* v, size_t n) const;  // returns the step count
   void set_optimizer_state(int64_t steps, size_t index, const float* m, const float* v, size_t n);
   void reset_optimizer();
   // Fusion temperature per (fusion, layer, site) — AdapterHub anneals it on every forward.
@@ -206,6 +208,14 @@ class BertModel {
   void reset_optimizer_locked();
   void bump_setup();
 
+  // model_optim.cpp
+  void ensure_optimizer_locked();
+  size_t trainable_ordinal(size_t index) const;
+
+  // bert.cpp, model_head.cpp: marks what a backward wrote (ParamStore::mark_written).
+  void mark_encoder_written();
+  void mark_head_written(const HeadEntry& h);
+
   // bert.cpp
   void check_batch(const BertBatch& batch) const;
   void plan_activations(int B, int L, bool keep);
@@ -248,9 +258,10 @@ class BertModel {
   std::vector<std::array<std::unique_ptr<FusionPack>, kSites>> packs_;
   uint64_t params_version_ = 1;
 
-  // The optimiser: AdamW moments laid out like the gradient buffer.
+  // The optimiser: AdamW moments laid out like the gradient buffer, and a step count per
+  // trainable entry, by trainable ordinal (so adding or removing frozen modules keeps them).
   DeviceBuffer<float> adam_m_, adam_v_;
-  int64_t adam_step_ = 0;
+  std::vector<int64_t> adam_steps_;
   std::vector<bool> decay_mask_;
 
   // What the last forward left for backward.

@@ -14,6 +14,12 @@ const BertModel::HeadEntry& BertModel::head(const std::string& name) const {
   fail(ErrorCode::InvalidArgument, "no head named \"" + name + "\"");
 }
 
+void BertModel::mark_head_written(const HeadEntry& h) {
+  for (size_t i : h.params.weight) store_.mark_written(i);
+  for (size_t i : h.params.bias)
+    if (i != SIZE_MAX) store_.mark_written(i);
+}
+
 int BertModel::examples(int batch_size) const {
   if (active_head_.empty()) return batch_size;
   const HeadConfig& c = head(active_head_).config;
@@ -146,6 +152,7 @@ BertModel::LossResult BertModel::run_head(const BertBatch& batch, const ForwardO
   be.zero(d0, size_t(B) * L * D * sizeof(float));
   be.copy_rows(d0, size_t(L) * D, dout, D, B, D, false);
   backward_locked(d0, nullptr);
+  mark_head_written(h);
   return result;
 }
 

@@ -64,6 +64,7 @@ void ParamStore::set_trainable(const std::vector<bool>& trainable) {
   const size_t n = table_.set_trainable(trainable);
   grads_.reset(*backend_, n);
   if (n) backend_->zero(grads_.get(), n * sizeof(float));
+  written_.assign(table_.size(), false);
 }
 
 std::vector<bool> ParamStore::trainable_flags() const {
@@ -74,6 +75,7 @@ std::vector<bool> ParamStore::trainable_flags() const {
 
 void ParamStore::zero_grad() {
   if (grads_.size()) backend_->zero(grads_.get(), grads_.size() * sizeof(float));
+  written_.assign(table_.size(), false);
 }
 
 }  // namespace af

@@ -43,7 +43,15 @@ class ParamStore {
   // Sets trainability (one flag per entry); gradient storage is reallocated and zeroed.
   void set_trainable(const std::vector<bool>& trainable);
   std::vector<bool> trainable_flags() const;
+  // Zeroes the gradients and forgets which entries were written.
   void zero_grad();
+
+  // Which trainable entries a backward wrote since the gradients were last zeroed: the
+  // optimiser steps only these, as torch skips parameters whose .grad is None.
+  void mark_written(size_t i) {
+    if (table_[i].trainable) written_[i] = true;
+  }
+  bool written(size_t i) const { return written_[i]; }
 
  private:
   struct Segment {
@@ -57,6 +65,7 @@ class ParamStore {
   std::vector<Segment> segments_;
   std::vector<size_t> segment_of_;  // per entry
   DeviceBuffer<float> grads_;
+  std::vector<bool> written_;  // per entry; cleared with the gradients
 };
 
 }  // namespace af

@@ -172,7 +172,7 @@ Napi::Value BertModelWrap::SetWeightDecayMask(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// getOptimizerState(name) -> Promise<{steps, m, v}>
+// getOptimizerState(name) -> Promise<{steps, m, v}>: steps is this parameter's own AdamW count.
 Napi::Value BertModelWrap::GetOptimizerState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto m = model(env);
@@ -183,8 +183,7 @@ Napi::Value BertModelWrap::GetOptimizerState(const Napi::CallbackInfo& info) {
   return PromiseWorker::start(
       env,
       [=] {
-        m->get_optimizer_state(index, mv->data(), mv->data() + n, n);
-        *steps = m->optimizer_steps();
+        *steps = m->get_optimizer_state(index, mv->data(), mv->data() + n, n);
       },
       [=](Napi::Env env) -> Napi::Value {
         Napi::Object out = Napi::Object::New(env);
@@ -195,7 +194,7 @@ Napi::Value BertModelWrap::GetOptimizerState(const Napi::CallbackInfo& info) {
       });
 }
 
-// setOptimizerState(steps, name, m, v) -> Promise<void>
+// setOptimizerState(steps, name, m, v) -> Promise<void>: steps is this parameter's count.
 Napi::Value BertModelWrap::SetOptimizerState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto m = model(env);
