@@ -53,7 +53,12 @@ function attributeNames(html: string): Set<string> {
   return names;
 }
 
-if (!hasChromium) {
+if (!hasChromium && process.env.CI) {
+  // CI installs Debian's chromium (.ci/run): there, a missing browser is a failure, not a skip.
+  test(`report.html in headless Chromium: ${CHROMIUM} must exist in CI`, (t) => {
+    t.fail(`${CHROMIUM} does not exist; .ci/run should have installed Debian's chromium`);
+  });
+} else if (!hasChromium) {
   test.skip(`report.html in headless Chromium (skipped: ${CHROMIUM} does not exist)`, () => {});
 } else {
   test('report.html opens offline in Chromium: tables, layer control, escaping, screenshot', async (t) => {
