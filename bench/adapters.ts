@@ -405,7 +405,7 @@ export async function runAdapterBench(): Promise<void> {
   }
 
   console.log(hubNote);
-  console.log(`ours: adapterfusion CPU backend, ${threads} threads; fusion regrouped (DESIGN.md §2) unless "direct"\n`);
+  console.log(`ours: adapterfusion CPU backend, ${threads} threads; fusion regrouped (docs/ARCHITECTURE.md, "The regrouped fusion layer") unless "direct"\n`);
 
   console.log(`BERT-base shapes (${LAYERS} layers), ms per step:`);
   printCases(base, NS, hubOk);

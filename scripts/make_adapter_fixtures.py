@@ -22,7 +22,7 @@ into every .bin zip replaced by zeros (CRC fixed up). Two runs give byte-identic
 Before writing, every case is checked (the script aborts on failure):
   * every saved folder reloads into a fresh BertAdapterModel with load_adapter/load_head/load_adapter_fusion
     and reproduces the golden logits exactly (float64, max |diff| = 0);
-  * an independent re-implementation of docs DESIGN.md section 1 (direct form) and section 2 (regrouped fusion)
+  * an independent re-implementation of docs docs/ARCHITECTURE.md, "What the library computes" (direct form) and section 2 (regrouped fusion)
     reproduces AdapterHub's logits, hidden states and fusion attentions, and the direct form's autograd
     gradients equal AdapterHub's;
   * central finite differences (float64) on two entries of every trainable tensor;
@@ -342,7 +342,7 @@ def total_loss(m, inp, case):
 
 
 # ----------------------------------------------------------------------------------------------
-# independent re-implementation of DESIGN.md section 1 (and section 2's regrouped fusion)
+# independent re-implementation of docs/ARCHITECTURE.md, "What the library computes" (and section 2's regrouped fusion)
 
 ACTS = {
     "relu": torch.relu,
@@ -701,7 +701,7 @@ def make_case(case: dict) -> dict:
         assert sorted(fa.keys()) == list(range(NL)) and all(list(v.keys()) == ["output_adapter"] for v in fa.values())
         fatt = {l: torch.from_numpy(np.asarray(fa[l]["output_adapter"])) for l in range(NL)}
 
-    # -- DESIGN.md formulas, independently
+    # -- the formulas of docs/ARCHITECTURE.md, independently
     P = {strip(k): v.detach().clone() for k, v in m.state_dict().items()}
     Tuse = T0 if T0 is not None else 1.0
     lg_d, hid_d, pr_d, loss_d = design_forward(P, case, inp, Tuse)
@@ -924,7 +924,7 @@ def print_case(s: dict) -> None:
           + (f"; analytically zero: {', '.join(f'{k} {v:.2g}' for k, v in zero.items())}" if zero else ""))
     if s["fatt_sharp"]:
         print("  fusion: mean (valid tokens) of max_n p per layer: " + ", ".join(f"{x:.3f}" for x in s["fatt_sharp"]))
-    print("  DESIGN.md re-implementation vs AdapterHub, max|diff|: "
+    print("  re-implementation of docs/ARCHITECTURE.md vs AdapterHub, max|diff|: "
           + ", ".join(f"{k} {v:.2g}" for k, v in s["d_design"].items() if s["fatt_sharp"] or "_p" not in k))
     print(f"  finite differences ({s['fd'][1]} entries): max |fd-grad|/max(|grad|,1e-3) = {s['fd'][0]:.3g}")
     print(f"  reload saved/ (safetensors) max|diff| logits = {s['reload']}"

@@ -22,7 +22,7 @@ function required(o: Opts, key: string, cmd: string, what: string): string {
 
 /** The common training options, checked. */
 async function trainOptions(o: Opts, cmd: TrainKind): Promise<TrainCommandOptions> {
-  const model = required(o, 'model', cmd, 'DIR (the BERT checkpoint folder)');
+  const model = cmd === 'train-fusion' && o.mtA ? '' : required(o, 'model', cmd, 'DIR (the BERT checkpoint folder)');
   const out = required(o, 'out', cmd, 'DIR (the output folder)');
   const task = cmd === 'train-mt-adapters' ? '' : await resolveTaskOption(o, cmd);
   const patience = positiveInt(o.patience as string, 'patience', cmd, 0)!;
@@ -77,7 +77,10 @@ export async function withProgress<T>(enabled: boolean, work: (signal: AbortSign
 }
 
 function printSummary(result: CommandResult): void {
-  process.stdout.write(summaryTable(result.runs) + `\nOutputs: ${result.out}\n`);
+  for (const task of [...new Set(result.runs.map((r) => r.task))]) {
+    process.stdout.write(summaryTable(result.runs.filter((r) => r.task === task)) + '\n');
+  }
+  process.stdout.write(`Outputs: ${result.out}\n`);
 }
 
 async function train(kind: TrainKind, o: Opts): Promise<void> {
@@ -102,6 +105,15 @@ async function train(kind: TrainKind, o: Opts): Promise<void> {
           ...(o.nonLinearity ? { nonLinearity: o.nonLinearity as 'relu' | 'swish' | 'gelu' | 'tanh' } : {}),
         });
       case 'train-fusion': {
+        if (o.mtA) {
+          const { model: _m, ...rest } = run;
+          return commands.trainFusionOnMtAdapters({
+            ...rest,
+            mtOut: o.mtA as string,
+            ...(o.mtTasks ? { mtTasks: o.mtTasks as string[] } : {}),
+            fusionConfig: o.fusionConfig as 'dynamic' | 'static',
+          });
+        }
         const adapters = o.adapters as string[] | undefined;
         if (!adapters || adapters.length < 2) throw new UsageError('missing --adapters DIR DIR... (at least two adapter folders to fuse)', kind);
         return commands.trainFusion({
@@ -111,8 +123,22 @@ async function train(kind: TrainKind, o: Opts): Promise<void> {
           setup: o.adaptersFrom === 'mt-a' ? 'fusion-mt-a' : 'fusion-st-a',
         });
       }
-      case 'train-mt-adapters':
-        throw new UsageError('train-mt-adapters is not available in this build yet', kind);
+      case 'train-mt-adapters': {
+        const tasks = o.tasks as string[] | undefined;
+        if (!tasks || tasks.length < 2) throw new UsageError('missing --tasks NAME NAME... (at least two tasks trained jointly)', kind);
+        const { task: _task, ...rest } = run;
+        const { readCustomTaskFile } = await import('../eval/custom-task.js');
+        // Each entry: a registered task's name, or a custom task's JSON file.
+        const specs = await Promise.all(tasks.map((t) => (t.endsWith('.json') ? readCustomTaskFile(t) : t)));
+        return commands.trainMtAdapters({
+          ...rest,
+          tasks: specs,
+          config: o.config as 'pfeiffer' | 'houlsby',
+          reductionFactor: positiveNumber(o.reductionFactor as string, 'reduction-factor', kind)!,
+          alphaStart: positiveNumber(o.alphaStart as string, 'alpha-start', kind, true)!,
+          alphaEnd: positiveNumber(o.alphaEnd as string, 'alpha-end', kind, true)!,
+        });
+      }
     }
   });
   printSummary(result);

@@ -79,15 +79,19 @@ export function buildProgram(version: string, handlers: Handlers): Command {
   );
   train('train-mt-adapters', 'train adapters for several tasks jointly with the encoder ("MT-A", Stickland & Murray 2019)', (c) =>
     c
-      .option('--tasks <names...>', 'the tasks trained jointly (registered names); --task is not used')
+      .option('--tasks <names...>', 'the tasks trained jointly: registered names or custom task JSON files; --task is not used')
       .addOption(new Option('--config <name>', 'adapter architecture').choices(['pfeiffer', 'houlsby']).default('pfeiffer'))
-      .option('--reduction-factor <n>', 'hidden size / bottleneck width', '16'),
+      .option('--reduction-factor <n>', 'hidden size / bottleneck width', '16')
+      .option('--alpha-start <x>', 'annealed sampling: α of the first epoch (task p ∝ size^α)', '1')
+      .option('--alpha-end <x>', 'α of the last epoch', '0.2'),
   );
   train('train-fusion', 'stage 2: train AdapterFusion over trained adapters for a target task ("Fusion w/ ST-A")', (c) =>
     c
       .option('--adapters <dirs...>', 'adapter folders, or train-adapter output folders (the same seed is taken)')
       .addOption(new Option('--fusion-config <name>', 'AdapterFusion variant').choices(['dynamic', 'static']).default('dynamic'))
-      .addOption(new Option('--adapters-from <setup>', 'what the adapters are, for the report').choices(['st-a', 'mt-a']).default('st-a')),
+      .addOption(new Option('--adapters-from <setup>', 'what the adapters are, for the report').choices(['st-a', 'mt-a']).default('st-a'))
+      .option('--mt-a <dir>', 'a train-mt-adapters output: seed s fuses <dir>/seed-<s>/*/adapter on <dir>/seed-<s>/model (replaces --model and --adapters)')
+      .option('--mt-tasks <names...>', "with --mt-a: fuse only these tasks' adapters"),
   );
 
   program

@@ -201,6 +201,8 @@ function isMetricsLine(v: unknown): v is MetricsLine {
       return isFiniteNumber(v.epoch) && (v.eval === undefined || isObject(v.eval));
     case 'final':
       return true;
+    case 'interrupted':
+      return isFiniteNumber(v.step);
     default:
       return false;
   }

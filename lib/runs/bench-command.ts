@@ -53,7 +53,9 @@ const BERT_BASE = {
 function batchOf(model: BertModel, B: number, L: number): BatchInput {
   const rand = sfc32(7);
   const ids = new Int32Array(B * L);
-  for (let i = 0; i < ids.length; i++) ids[i] = 1000 + Math.floor(rand() * (model.config.vocabSize - 1000));
+  // Ordinary word ids: past BERT's specials and unused slots when the vocabulary has them.
+  const lo = model.config.vocabSize > 2000 ? 1000 : Math.min(5, model.config.vocabSize - 1);
+  for (let i = 0; i < ids.length; i++) ids[i] = lo + Math.floor(rand() * (model.config.vocabSize - lo));
   return { inputIds: ids, batchSize: B, seqLen: L };
 }
 

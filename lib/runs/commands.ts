@@ -6,6 +6,13 @@ import { adapterPlan, fullPlan, fusionPlan, headPlan, type AdapterPlanOptions, t
 export type { TrainCommandOptions, CommandResult } from './train-run.js';
 export type { AdapterPlanOptions, FusionPlanOptions } from './setups.js';
 export { evaluateCommand as evaluate } from './evaluate-command.js';
+export { trainMtAdapters, trainFusionOnMtAdapters, mtModelFolder, mtAdapterFolder, mtAdapterFolders } from './mt-command.js';
+export type { MtAdaptersCommandOptions, FusionOnMtAdaptersOptions } from './mt-command.js';
+export { demoCommand as demo } from './demo-command.js';
+export type { DemoOptions, DemoSummary } from './demo-command.js';
+export { benchCommand as bench } from './bench-command.js';
+export type { BenchOptions, BenchResult, BenchCase } from './bench-command.js';
+export { writeReport as report } from '../report/index.js';
 export type { EvaluateCommandOptions, EvaluateCommandResult } from './evaluate-command.js';
 
 /** "Head": a fresh head on the frozen encoder, per seed. */

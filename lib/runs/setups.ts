@@ -82,6 +82,7 @@ export function adapterPlan(o: AdapterPlanOptions = {}): SetupPlan {
  */
 export async function adapterFolderFor(dir: string, seed: number): Promise<string> {
   if (await exists(join(dir, 'adapter_config.json'))) return dir;
+  if (await exists(join(dir, 'adapter', 'adapter_config.json'))) return join(dir, 'adapter');
   const same = join(dir, `seed-${seed}`, 'adapter');
   if (await exists(join(same, 'adapter_config.json'))) return same;
   const { readdir } = await import('node:fs/promises');

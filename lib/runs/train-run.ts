@@ -81,7 +81,7 @@ export interface CommandResult {
 
 const DEFAULT_SEEDS = [42];
 
-function checkSeeds(seeds: unknown): number[] {
+export function checkSeeds(seeds: unknown): number[] {
   if (seeds === undefined) return DEFAULT_SEEDS;
   if (!Array.isArray(seeds) || seeds.length === 0 || seeds.some((s) => !Number.isSafeInteger(s) || s < 0)) {
     throw new TypeError('options.seeds must be a non-empty array of non-negative integers');
@@ -105,14 +105,14 @@ export function modelOptions(o: Pick<TrainCommandOptions, 'threads' | 'device' |
   return m;
 }
 
-async function evaluateSplit(model: BertModel, examples: TrainingExample[], split: string, spec: TaskSpec, batchSize: number, signal?: AbortSignal): Promise<SplitResult> {
+export async function evaluateSplit(model: BertModel, examples: TrainingExample[], split: string, spec: TaskSpec, batchSize: number, signal?: AbortSignal): Promise<SplitResult> {
   const metrics = await evaluateDataset(model, examples, { batchSize, signal }, `${spec.name}/${split}`);
   const value = metrics[spec.metric];
   if (typeof value !== 'number') throw new InvalidArgumentError(`task ${spec.name}: metric "${spec.metric}" is not computed for its head`);
   return { split, examples: examples.length, metric: spec.metric, value, metrics: { ...metrics } as Record<string, number> };
 }
 
-function machine(threads: number | undefined): RunRecord['machine'] {
+export function machine(threads: number | undefined): RunRecord['machine'] {
   const info = backendInfo(threads !== undefined ? { threads } : {});
   return { cpu: cpus()[0]?.model?.trim() ?? 'unknown', threads: info.threads, backend: info.backend, isa: info.isa };
 }

@@ -1,7 +1,8 @@
 // One adapter site of a BERT layer (after the attention output, or after the FFN output):
 // the sub-layer output h and the residual input x become the site output, through the
 // pretrained LayerNorm only (plain), through one bottleneck adapter, or through AdapterFusion
-// over N adapters — regrouped (DESIGN.md §2) or in the direct form kept as the test oracle.
+// over N adapters — regrouped (docs/ARCHITECTURE.md, "The regrouped fusion layer") or in the
+// direct form kept as the test oracle.
 // Forward and backward, on Backend ops.
 //
 // Shape legend: T tokens, D hidden, r bottleneck width, N fused adapters, R = sum of their r.
@@ -56,7 +57,8 @@ struct FusionRef {
   float *g_down_all = nullptr, *g_down_b_all = nullptr, *g_up_all = nullptr, *g_up_b_all = nullptr;
   std::vector<AdapterRef> adapters;   // per adapter, for the direct form
   // Inference only (no dropout, no backward): the query/key path and the value matrix folded
-  // into the adapters' weights once (DESIGN.md §2), so scores and outputs need no D x D GEMM:
+  // into the adapters' weights once (docs/ARCHITECTURE.md, "The regrouped fusion layer"), so
+  // scores and outputs need no D x D GEMM:
   //   G = qsrc Fg^T + fg [T,R], scores += qsrc Fs^T + fs [T,N], row bias = qsrc.fr + fr0,
   //   v = (p (.) d) Vup^T + p Vb.
   bool folded = false;

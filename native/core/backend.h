@@ -7,7 +7,8 @@
 // Dh = D/H head size, I/O a linear layer's in/out features, V vocabulary, P max positions,
 // Y token types, N rows of logits, C classes. All matrices are row-major and contiguous.
 //
-// Gradient convention (DESIGN.md §4): parameter gradients accumulate (+=); activation
+// Gradient convention (docs/ARCHITECTURE.md, "The backend contract"): parameter gradients
+// accumulate (+=); activation
 // gradients are assigned unless the op takes `accumulate` (used along the residual stream).
 // A null parameter-gradient pointer means "frozen": that gradient is not computed at all.
 #pragma once
@@ -127,7 +128,8 @@ class Backend {
   virtual void cross_entropy_backward(float* dlogits, const float* probs, const int32_t* labels,
                                       int N, int C, float scale) = 0;
 
-  // ---- AdapterFusion attention over N adapters (DESIGN.md §2): rows of [T,N] ----
+  // ---- AdapterFusion attention over N adapters: rows of [T,N] ----
+  // (docs/ARCHITECTURE.md, "The regrouped fusion layer")
   // probs = softmax(dropout(scores + row_bias) * inv_temperature) per row. row_bias [T] may be
   // null. Dropout acts on the raw scores (dropped -> 0, kept scaled), as AdapterHub's does.
   virtual void fusion_softmax_forward(float* probs, const float* scores, const float* row_bias,

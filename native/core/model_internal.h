@@ -16,7 +16,8 @@
 
 namespace af {
 
-// Packed weights of the adapters fused at one site (DESIGN.md §2): down_all [R,D],
+// Packed weights of the adapters fused at one site (docs/ARCHITECTURE.md, "The regrouped
+// fusion layer"): down_all [R,D],
 // down_b_all [R], up_all [D,R] and up_b_all [N,D] (scaled by each adapter's scaling),
 // block offsets [N+1]; plus packed gradients when the fused adapters train.
 struct BertModel::FusionPack {

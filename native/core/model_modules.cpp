@@ -676,7 +676,8 @@ FusionRef BertModel::fusion_ref(const SitePlan& plan, int layer, int site, bool 
   return r;
 }
 
-// The inference folding of DESIGN.md §2, once per parameter version:
+// The inference folding (docs/ARCHITECTURE.md, "The regrouped fusion layer"), once per
+// parameter version:
 //   q' = qsrc Wq^T Wk + bq Wk  =>  G = q' Wu_all = qsrc (Wu_all^T Wk^T Wq)^T + (bq Wk) Wu_all,
 //   q'.bu_n = qsrc (B_up Wk^T Wq)^T + (bq Wk).bu_n,   q.bk = qsrc (bk^T Wq)^T + bq.bk,
 //   v = Wv (E Wu_all^T + p B_up) = E (Wv Wu_all)^T + p (B_up Wv^T).

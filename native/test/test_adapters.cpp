@@ -300,7 +300,8 @@ AF_TEST("adapters: bad configurations and setups are rejected") {
   CHECK(std::isfinite(logits[0]));
 }
 
-// Inference folds the query/key path and W_v into the adapter weights (DESIGN.md §2): the
+// Inference folds the query/key path and W_v into the adapter weights (docs/ARCHITECTURE.md,
+// "The regrouped fusion layer"): the
 // logits and fusion weights must still match AdapterHub and the direct form.
 AF_TEST("fusion: folded inference matches AdapterHub and the direct form") {
   for (const char* name : {"fusion-dynamic", "fusion-static", "fusion-dynamic-temperature"}) {
