@@ -3,8 +3,7 @@
 // untouched, determinism, bit-exact resume after an abort, per-tensor Adam step counts in
 // checkpoints, and option checks.
 import test from 'ava';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createModel, type BertModel } from '../lib/index.js';
 import {
@@ -20,17 +19,9 @@ import {
   type MultiTaskTrainerOptions,
 } from '../lib/trainer/index.js';
 import { readSafetensors, writeSafetensors } from '../lib/safetensors.js';
+import { allParams, changed, lcg, tempDir as makeTempDir } from './helpers/training.js';
 
 // ---------------------------------------------------------------- helpers
-
-/** A small LCG, so the synthetic data does not depend on the code under test. */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 /** Binary task: label 1 iff `marker` occurs. Ids 10..89, lengths 4..9. */
 function synthetic(n: number, seed: number, marker: number): Example[] {
@@ -85,26 +76,7 @@ async function mtModel(tasks: readonly string[] = ['a', 'b'], regressionTask?: s
   return m;
 }
 
-async function allParams(m: BertModel): Promise<Map<string, Float32Array>> {
-  const out = new Map<string, Float32Array>();
-  for (const p of m.parameters()) out.set(p.name, await m.getParameter(p.name));
-  return out;
-}
-
-function bits(a: Float32Array): Buffer {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-}
-
-/** Names of the parameters that differ (bitwise) between two snapshots. */
-function changed(a: Map<string, Float32Array>, b: Map<string, Float32Array>): string[] {
-  return [...a.keys()].filter((k) => !bits(a.get(k)!).equals(bits(b.get(k)!)));
-}
-
-async function tempDir(t: { teardown(fn: () => unknown): void }): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'af-multitask-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+const tempDir = (t: { teardown(fn: () => unknown): void }): Promise<string> => makeTempDir(t, 'af-multitask-');
 
 /** Pearson's χ² of observed counts against probabilities. */
 function chiSquare(counts: readonly number[], p: ArrayLike<number>): number {

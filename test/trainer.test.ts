@@ -3,8 +3,7 @@
 // callbacks, a free event loop, early stopping, option checks; plus a real SST-2 run with
 // bert-mini-mlm when ../shared is present.
 import test from 'ava';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createModel, Fuse, loadModel, Tokenizer, type BertModel } from '../lib/index.js';
 import {
@@ -27,19 +26,11 @@ import {
 } from '../lib/trainer/index.js';
 import { loadTask } from '../lib/eval/index.js';
 import { bertMiniDir, fixturesDir, haveBertMini, haveShared, sharedDataDir } from './helpers/paths.js';
+import { allParams, changed, lcg, tempDir as makeTempDir } from './helpers/training.js';
 
 const baseDir = join(fixturesDir, 'adapters', 'base');
 
 // ---------------------------------------------------------------- helpers
-
-/** A small LCG, so the synthetic data does not depend on the code under test. */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 /** Binary task: label 1 iff token 5 occurs. Ids 10..89, lengths 4..13, [CLS]-like id 2 first. */
 function synthetic(n: number, seed: number, invert = false): Example[] {
@@ -119,26 +110,7 @@ async function fusionModel(o: { dropout?: boolean } = {}): Promise<BertModel> {
   return m;
 }
 
-async function allParams(m: BertModel): Promise<Map<string, Float32Array>> {
-  const out = new Map<string, Float32Array>();
-  for (const p of m.parameters()) out.set(p.name, await m.getParameter(p.name));
-  return out;
-}
-
-function bits(a: Float32Array): Buffer {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-}
-
-/** Names of the parameters that differ (bitwise) between two snapshots. */
-function changed(a: Map<string, Float32Array>, b: Map<string, Float32Array>): string[] {
-  return [...a.keys()].filter((k) => !bits(a.get(k)!).equals(bits(b.get(k)!)));
-}
-
-async function tempDir(t: { teardown(fn: () => unknown): void }): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'af-trainer-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+const tempDir = (t: { teardown(fn: () => unknown): void }): Promise<string> => makeTempDir(t, 'af-trainer-');
 
 const train = synthetic(96, 1);
 const dev = synthetic(48, 2);

@@ -23,10 +23,14 @@ import {
   type TrainingExample,
 } from './batching.js';
 import { checkSignal, throwIfAborted } from './errors.js';
-import { loadCheckpoint, saveCheckpoint, type CheckpointContents, type NamedTensor } from './checkpoint.js';
-import { hashInts, permutation, stepSeed } from './random.js';
-import { makeSchedule, warmupStepsFor, type ScheduleName } from './schedule.js';
-import { defaultWeightDecayFilter } from './trainer.js';
+import { adamOptions, bool, checkModel, checkpointDirOption, fn, int, isObject, num, stepOptions, trainCallSignal } from './option-checks.js';
+import type { OptimizerOptions, ResolvedOptimizerOptions } from './option-checks.js';
+import { loadCheckpoint, type NamedTensor } from './checkpoint.js';
+import { hashInts, permutation } from './random.js';
+import { makeSchedule, warmupStepsFor } from './schedule.js';
+import { defaultWeightDecayFilter, optimizerStep, type TrainOptions } from './trainer.js';
+import { checkSameOptions, restoreTrainable, saveTrainingCheckpoint, savedTrainable, setParams } from './trainer-state.js';
+import { builtInMetrics, improves, MIN_METRICS, trackBest } from './best-tracker.js';
 import { evaluateDataset } from '../eval/evaluate.js';
 import type { Metrics } from '../eval/metrics.js';
 
@@ -164,7 +168,7 @@ export interface MultiTaskBestRecord {
   metrics: Record<string, Metrics>;
 }
 
-export interface MultiTaskTrainerOptions {
+export interface MultiTaskTrainerOptions extends OptimizerOptions {
   tasks: MultiTaskTask[];
   /** Peak learning rate (default 1e-4). */
   lr?: number;
@@ -180,16 +184,6 @@ export interface MultiTaskTrainerOptions {
   alphaStart?: number;
   /** α of the last epoch (default 0.2, Stickland & Murray). */
   alphaEnd?: number;
-  warmupSteps?: number;
-  warmupRatio?: number;
-  schedule?: ScheduleName;
-  /** AdamW weight decay (default 0); never on biases and LayerNorm weights. */
-  weightDecay?: number;
-  /** Global gradient-norm clipping (default 1.0; 0 = off). */
-  maxGradNorm?: number;
-  beta1?: number;
-  beta2?: number;
-  eps?: number;
   earlyStopping?: MultiTaskEarlyStopping;
   /** Put back the parameters of the best epoch at the end (default: true with early stopping). */
   restoreBest?: boolean;
@@ -201,12 +195,8 @@ export interface MultiTaskTrainerOptions {
   signal?: AbortSignal;
 }
 
-export interface MultiTaskTrainOptions {
-  /** Continue from a checkpoint (a checkpoint folder, a checkpointDir, or true for options.checkpointDir). */
-  resumeFrom?: string | true;
-  /** Overrides options.signal for this call. */
-  signal?: AbortSignal;
-}
+/** train()'s options: resumeFrom and signal, as Trainer's. */
+export interface MultiTaskTrainOptions extends TrainOptions {}
 
 export interface MultiTaskTrainResult {
   epochs: number;
@@ -223,7 +213,7 @@ export interface MultiTaskTrainResult {
 }
 
 /** The validated options (what checkpoints record; datasets and callbacks aside). */
-export interface ResolvedMultiTaskOptions {
+export interface ResolvedMultiTaskOptions extends ResolvedOptimizerOptions {
   tasks: { name: string; adapter: string; head: string; metric: string | null; evaluated: boolean }[];
   lr: number;
   epochs: number;
@@ -232,14 +222,6 @@ export interface ResolvedMultiTaskOptions {
   seed: number;
   alphaStart: number;
   alphaEnd: number;
-  warmupSteps: number | null;
-  warmupRatio: number | null;
-  schedule: ScheduleName;
-  weightDecay: number;
-  maxGradNorm: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
   earlyStopping: { patience: number; mode: 'max' | 'min' | null; minDelta: number } | null;
   restoreBest: boolean;
   checkpointDir: string | null;
@@ -258,26 +240,6 @@ const RESULT_OPTIONS = [
 ] as const;
 const STATE_KIND = 'multitask';
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function num(o: Record<string, unknown>, key: string, def: number, check: (v: number) => boolean, rule: string, name = `options.${key}`): number {
-  const v = o[key];
-  if (v === undefined) return def;
-  if (typeof v !== 'number' || Number.isNaN(v)) throw new TypeError(`${name} must be a number`);
-  if (!check(v)) throw new InvalidArgumentError(`${name} must be ${rule}, got ${v}`);
-  return v;
-}
-
-function int(o: Record<string, unknown>, key: string, def: number, min: number, name = `options.${key}`): number {
-  const v = o[key];
-  if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${name} must be an integer`);
-  if (v < min) throw new InvalidArgumentError(`${name} must be >= ${min}, got ${v}`);
-  return v;
-}
-
 function str(o: Record<string, unknown>, key: string, name: string): string {
   const v = o[key];
   if (typeof v !== 'string' || v === '') throw new TypeError(`${name} must be a non-empty string`);
@@ -285,7 +247,6 @@ function str(o: Record<string, unknown>, key: string, name: string): string {
 }
 
 const finiteNonNegative = (v: number): boolean => v >= 0 && Number.isFinite(v);
-const MIN_METRICS = new Set(['loss', 'mse']);
 
 function resolveOptions(model: BertModel, options: unknown): ResolvedMultiTaskOptions {
   if (!isObject(options)) throw new TypeError('options must be an object');
@@ -312,13 +273,7 @@ function resolveOptions(model: BertModel, options: unknown): ResolvedMultiTaskOp
     if (t.metric !== undefined && (typeof t.metric !== 'string' || t.metric === '')) throw new TypeError(`${where}.metric must be a metric name`);
     return { name, adapter, head, metric: (t.metric as string | undefined) ?? null, evaluated: t.evalSet !== undefined && t.evalSet !== null };
   });
-  const batchSize = int(o, 'batchSize', 32, 1);
-  const seed = num(o, 'seed', 42, (v) => Number.isInteger(v) && v >= 0 && v < 2 ** 53, 'an integer in [0, 2^53)');
-  const warmupSteps = o.warmupSteps === undefined ? null : int(o, 'warmupSteps', 0, 0);
-  const warmupRatio = o.warmupRatio === undefined ? null : num(o, 'warmupRatio', 0, (v) => v >= 0 && v <= 1, 'in [0, 1]');
-  if (o.schedule !== undefined && o.schedule !== 'linear' && o.schedule !== 'constant') {
-    throw new TypeError(`options.schedule must be 'linear' or 'constant', got ${JSON.stringify(o.schedule)}`);
-  }
+  const { batchSize, seed, warmupSteps, warmupRatio, schedule } = stepOptions(o);
   let earlyStopping: ResolvedMultiTaskOptions['earlyStopping'] = null;
   if (o.earlyStopping !== undefined) {
     if (!isObject(o.earlyStopping)) throw new TypeError('options.earlyStopping must be an object { patience, mode?, minDelta? }');
@@ -330,15 +285,12 @@ function resolveOptions(model: BertModel, options: unknown): ResolvedMultiTaskOp
     const minDelta = num(e, 'minDelta', 0, finiteNonNegative, '>= 0', 'options.earlyStopping.minDelta');
     earlyStopping = { patience, mode: (e.mode as 'max' | 'min' | undefined) ?? null, minDelta };
   }
-  const restoreBest = o.restoreBest === undefined ? earlyStopping !== null : o.restoreBest;
-  if (typeof restoreBest !== 'boolean') throw new TypeError('options.restoreBest must be a boolean');
+  const restoreBest = bool(o, 'restoreBest', earlyStopping !== null);
   if ((earlyStopping || restoreBest) && !tasks.some((t) => t.evaluated)) {
     throw new InvalidArgumentError(`options.${earlyStopping ? 'earlyStopping' : 'restoreBest'} needs an evalSet on at least one task`);
   }
-  if (o.checkpointDir !== undefined && (typeof o.checkpointDir !== 'string' || o.checkpointDir === '')) {
-    throw new TypeError('options.checkpointDir must be a non-empty string (a folder)');
-  }
-  for (const k of ['onStep', 'onEpoch']) if (o[k] !== undefined && typeof o[k] !== 'function') throw new TypeError(`options.${k} must be a function`);
+  const checkpointDir = checkpointDirOption(o);
+  for (const k of ['onStep', 'onEpoch']) fn(o, k);
   checkSignal(o.signal, 'options.signal');
   const alpha = (key: string, def: number) => num(o, key, def, finiteNonNegative, 'a finite number >= 0');
   return {
@@ -352,27 +304,12 @@ function resolveOptions(model: BertModel, options: unknown): ResolvedMultiTaskOp
     alphaEnd: alpha('alphaEnd', 0.2),
     warmupSteps,
     warmupRatio,
-    schedule: (o.schedule as ScheduleName | undefined) ?? 'linear',
-    weightDecay: num(o, 'weightDecay', 0, finiteNonNegative, 'a finite number >= 0'),
-    maxGradNorm: num(o, 'maxGradNorm', 1.0, finiteNonNegative, 'a finite number >= 0 (0 = no clipping)'),
-    beta1: num(o, 'beta1', 0.9, (v) => v >= 0 && v < 1, 'in [0, 1)'),
-    beta2: num(o, 'beta2', 0.999, (v) => v >= 0 && v < 1, 'in [0, 1)'),
-    eps: num(o, 'eps', 1e-8, (v) => v > 0 && Number.isFinite(v), 'a finite number > 0'),
+    schedule,
+    ...adamOptions(o),
     earlyStopping,
     restoreBest,
-    checkpointDir: (o.checkpointDir as string | undefined) ?? null,
+    checkpointDir,
   };
-}
-
-/** The metric names computeMetrics gives for a head. */
-function builtInMetrics(head: HeadKind): string[] {
-  if (head.kind === 'regression') return ['loss', 'mse', 'pearson', 'spearman'];
-  if (head.kind === 'multiple_choice') return ['loss', 'accuracy'];
-  return ['loss', 'accuracy', 'macroF1', 'mcc', ...(head.classes === 2 ? ['f1'] : [])];
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 // ---------------------------------------------------------------- the trainer
@@ -443,8 +380,7 @@ export class MultiTaskTrainer {
   #busy = false;
 
   constructor(model: BertModel, options: MultiTaskTrainerOptions) {
-    if (!(model instanceof BertModel)) throw new TypeError('model must be a BertModel (from loadModel or createModel)');
-    if (model.disposed) throw new DisposedError();
+    checkModel(model);
     this.model = model;
     this.options = Object.freeze(resolveOptions(model, options));
     this.#data = options.tasks.map((t) => ({ trainSet: t.trainSet, evalSet: t.evalSet ?? null }));
@@ -472,13 +408,7 @@ export class MultiTaskTrainer {
    */
   async train(opts: MultiTaskTrainOptions = {}): Promise<MultiTaskTrainResult> {
     if (this.#busy) throw new InvalidArgumentError('the trainer is busy: train() is already running');
-    if (typeof opts !== 'object' || opts === null) throw new TypeError('options must be an object');
-    for (const k of Object.keys(opts)) if (k !== 'resumeFrom' && k !== 'signal') throw new TypeError(`options.${k} is not a train() option`);
-    if (opts.resumeFrom !== undefined && opts.resumeFrom !== true && (typeof opts.resumeFrom !== 'string' || opts.resumeFrom === '')) {
-      throw new TypeError('options.resumeFrom must be a checkpoint path or true');
-    }
-    if (opts.resumeFrom === true && this.options.checkpointDir === null) throw new TypeError('options.resumeFrom is true but the trainer has no checkpointDir');
-    const signal = checkSignal(opts.signal, 'options.signal') ?? this.#callbacks.signal;
+    const signal = trainCallSignal(opts, this.options.checkpointDir, this.#callbacks.signal);
     if (this.model.disposed) throw new DisposedError();
     this.#busy = true;
     try {
@@ -500,19 +430,6 @@ export class MultiTaskTrainer {
     for (const t of this.options.tasks) names.push(...native.moduleParamNames('adapter', t.adapter), ...native.moduleParamNames('head', t.head));
     m.setTrainable(names);
     m.setWeightDecay(defaultWeightDecayFilter);
-  }
-
-  #trainable(): { name: string; shape: number[] }[] {
-    return this.model
-      .parameters()
-      .filter((p) => p.trainable)
-      .map((p) => ({ name: p.name, shape: p.shape }));
-  }
-
-  async #snapshot(): Promise<NamedTensor[]> {
-    const out: NamedTensor[] = [];
-    for (const p of this.#trainable()) out.push({ name: p.name, shape: p.shape, data: await this.model.getParameter(p.name) });
-    return out;
   }
 
   #activate(task: number): void {
@@ -598,23 +515,7 @@ export class MultiTaskTrainer {
         const batch = collate(batchOf(i, state.drawn[i]), { padTokenId, regression: heads[i].kind === 'regression' });
         const step = state.globalStep;
         const lr = schedule(step);
-        let r;
-        try {
-          r = await this.model.trainStep(batch.input, batch.labels!, {
-            lr,
-            seed: stepSeed(o.seed, step),
-            train: true,
-            weightDecay: o.weightDecay,
-            maxGradNorm: o.maxGradNorm,
-            beta1: o.beta1,
-            beta2: o.beta2,
-            eps: o.eps,
-          });
-        } catch (err) {
-          // A failed step (e.g. a non-finite gradient) leaves no update; drop its gradients.
-          await this.model.zeroGrad().catch(() => undefined);
-          throw err;
-        }
+        const r = await optimizerStep(this.model, batch, step, lr, o);
         state.globalStep = step + 1;
         state.drawn[i]++;
         sums.loss[i] += r.loss;
@@ -661,17 +562,9 @@ export class MultiTaskTrainer {
       };
       let stop = false;
       if (tracking && score !== undefined) {
-        const prev = state.best?.score;
-        const delta = o.earlyStopping?.minDelta ?? 0;
-        const improved = !Number.isNaN(score) && (prev === undefined || Number.isNaN(prev) || (mode === 'max' ? score > prev + delta : score < prev - delta));
-        if (improved) {
-          state.best = { epoch, step: stepsDone, score, metrics: Object.fromEntries(names.flatMap((n, i) => (evals[i] ? [[n, evals[i]!]] : []))) };
-          state.bestParams = await this.#snapshot();
-          state.badEvals = 0;
-        } else {
-          state.badEvals++;
-        }
-        stop = o.earlyStopping !== null && state.badEvals >= o.earlyStopping.patience;
+        const improved = improves(score, state.best?.score, { mode, minDelta: o.earlyStopping?.minDelta ?? 0 });
+        const best = (): MultiTaskBestRecord => ({ epoch, step: stepsDone, score, metrics: Object.fromEntries(names.flatMap((n, i) => (evals[i] ? [[n, evals[i]!]] : []))) });
+        stop = await trackBest(state, this.model, improved, best, o.earlyStopping?.patience ?? null);
       }
       state.history.push(record);
       state.epoch = epoch + 1;
@@ -680,11 +573,8 @@ export class MultiTaskTrainer {
       await this.#callbacks.onEpoch?.(record);
     }
 
-    let restoredBest = false;
-    if (o.restoreBest && state.bestParams) {
-      for (const p of state.bestParams) await this.model.setParameter(p.name, p.data);
-      restoredBest = true;
-    }
+    const restoredBest = o.restoreBest && state.bestParams !== null;
+    if (restoredBest) await setParams(this.model, state.bestParams!);
     const history = state.history.map((h) => structuredClone(h));
     const result: MultiTaskTrainResult = {
       epochs: state.epoch,
@@ -702,40 +592,23 @@ export class MultiTaskTrainer {
 
   async #saveCheckpoint(dir: string): Promise<string> {
     const s = this.#state;
-    const params = await this.#snapshot();
-    const m: NamedTensor[] = [];
-    const v: NamedTensor[] = [];
-    const tensorSteps: Record<string, number> = {};
-    let steps = 0;
-    for (const p of params) {
-      const st = await this.model.getOptimizerState(p.name);
-      tensorSteps[p.name] = st.steps;
-      steps = Math.max(steps, st.steps);
-      m.push({ name: p.name, shape: p.shape, data: st.m });
-      v.push({ name: p.name, shape: p.shape, data: st.v });
-    }
     const { checkpointDir: _dir, ...options } = this.options;
-    const contents: CheckpointContents = {
-      state: {
-        kind: STATE_KIND,
-        epoch: s.epoch,
-        globalStep: s.globalStep,
-        stoppedEarly: s.stoppedEarly,
-        options,
-        datasets: s.datasets,
-        trainable: params.map((p) => ({ name: p.name, shape: p.shape })),
-        history: s.history,
-        best: s.best,
-        badEvals: s.badEvals,
-        drawn: s.drawn,
-        batchInEpoch: s.batchInEpoch,
-        partial: s.partial,
-      },
-      params,
-      optimizer: { steps, tensorSteps, m, v },
-      best: s.bestParams,
-    };
-    return saveCheckpoint(dir, contents);
+    const state = (trainable: { name: string; shape: number[] }[]) => ({
+      kind: STATE_KIND,
+      epoch: s.epoch,
+      globalStep: s.globalStep,
+      stoppedEarly: s.stoppedEarly,
+      options,
+      datasets: s.datasets,
+      trainable,
+      history: s.history,
+      best: s.best,
+      badEvals: s.badEvals,
+      drawn: s.drawn,
+      batchInEpoch: s.batchInEpoch,
+      partial: s.partial,
+    });
+    return saveTrainingCheckpoint(this.model, dir, state, s.bestParams);
   }
 
   async #resume(dir: string, datasets: { examples: number; fingerprint: number }[]): Promise<void> {
@@ -743,37 +616,16 @@ export class MultiTaskTrainer {
     const s = ck.state as Record<string, unknown>;
     // ---- checks first: options and data are refused before the model is touched
     if (s.kind !== STATE_KIND) throw new InvalidArgumentError(`${ck.path} is not a multi-task (MultiTaskTrainer) checkpoint`);
-    const saved = s.options as Record<string, unknown> | undefined;
-    if (!isObject(saved)) throw new InvalidArgumentError(`${ck.path}: the checkpoint has no trainer options`);
-    const now = this.options as unknown as Record<string, unknown>;
-    const differ = RESULT_OPTIONS.filter((k) => !sameJson(saved[k], now[k]));
-    if (differ.length) {
-      throw new InvalidArgumentError(
-        `the checkpoint ${ck.path} was written with other options: ` + differ.map((k) => `${k} ${JSON.stringify(saved[k])} (now ${JSON.stringify(now[k])})`).join(', '),
-      );
-    }
+    checkSameOptions(ck, this.options, RESULT_OPTIONS);
     const d = s.datasets as { examples: number; fingerprint: number }[] | undefined;
     const other = (d ?? []).findIndex((x, i) => x.examples !== datasets[i]?.examples || x.fingerprint !== datasets[i]?.fingerprint);
     if (!Array.isArray(d) || d.length !== datasets.length || other >= 0) {
       throw new InvalidArgumentError(`tasks[${Math.max(other, 0)}].trainSet differs from the one the checkpoint ${ck.path} was trained on: a resume needs the same data`);
     }
-    const want = s.trainable as { name: string; shape: number[] }[];
-    const params = new Map(ck.params.map((t) => [t.name, t]));
-    const m = new Map(ck.optimizer.m.map((t) => [t.name, t]));
-    const v = new Map(ck.optimizer.v.map((t) => [t.name, t]));
-    for (const p of want ?? []) {
-      if (!params.has(p.name) || !m.has(p.name) || !v.has(p.name)) throw new InvalidArgumentError(`${ck.path}: the checkpoint lacks the tensors of ${p.name}`);
-    }
+    const want = savedTrainable(ck);
     // ---- apply
     this.#applyMode();
-    const trainable = this.#trainable();
-    if (!sameJson(trainable, want)) {
-      throw new InvalidArgumentError(
-        `the checkpoint ${ck.path} trained other parameters than this model (${want?.length ?? 0} saved, ${trainable.length} now): build the model as when it was written`,
-      );
-    }
-    for (const p of trainable) await this.model.setParameter(p.name, params.get(p.name)!.data);
-    for (const p of trainable) await this.model.setOptimizerState(ck.optimizer.tensorSteps[p.name], p.name, m.get(p.name)!.data, v.get(p.name)!.data);
+    await restoreTrainable(this.model, ck, want);
     const T = this.options.tasks.length;
     this.#state = {
       epoch: s.epoch as number,

@@ -4,20 +4,25 @@
 // early stopping on a dev metric, atomic per-epoch checkpoints and exact resumption.
 import { BertModel } from '../model/bert-model.js';
 import { Fuse } from '../adapters/composition.js';
-import { DisposedError, InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../errors.js';
 import {
   batches,
   collate,
   datasetFingerprint,
   validateDataset,
   validateOptionsFor,
+  type Batch,
   type Dataset,
   type HeadKind,
 } from './batching.js';
 import { checkSignal, throwIfAborted } from './errors.js';
-import { loadCheckpoint, saveCheckpoint, type CheckpointContents, type NamedTensor } from './checkpoint.js';
+import { adamOptions, bool, checkModel, checkpointDirOption, fn, int, isObject, num, stepOptions, trainCallSignal } from './option-checks.js';
+import type { OptimizerOptions, ResolvedOptimizerOptions } from './option-checks.js';
+import { loadCheckpoint, type NamedTensor } from './checkpoint.js';
+import { checkSameOptions, restoreTrainable, saveTrainingCheckpoint, savedTrainable, setParams } from './trainer-state.js';
+import { builtInMetrics, improves, MIN_METRICS, trackBest } from './best-tracker.js';
 import { epochOrder, stepSeed } from './random.js';
-import { makeSchedule, warmupStepsFor, type ScheduleName } from './schedule.js';
+import { makeSchedule, warmupStepsFor } from './schedule.js';
 import { predictChecked, type DatasetPredictions } from '../eval/evaluate.js';
 import { computeMetrics, type Metrics } from '../eval/metrics.js';
 
@@ -82,7 +87,7 @@ export interface BestRecord {
   metrics: Metrics;
 }
 
-export interface TrainerOptions {
+export interface TrainerOptions extends OptimizerOptions {
   /** 'adapter' (one adapter + head; BERT frozen), 'fusion' (fusion layers + head; BERT and adapters frozen), 'head', 'full'. */
   mode: TrainingMode;
   /** The adapter to train (mode 'adapter'); in 'head' / 'full' mode, an adapter to activate. */
@@ -101,19 +106,6 @@ export interface TrainerOptions {
   batchSize?: number;
   /** Examples per predict call in evaluation (default: batchSize). */
   evalBatchSize?: number;
-  /** Linear warm-up steps (default 0). Takes precedence over warmupRatio. */
-  warmupSteps?: number;
-  /** Warm-up as a fraction of all steps: ceil(total · ratio), as transformers. */
-  warmupRatio?: number;
-  /** 'linear' (default: warm-up, then linear decay to 0) or 'constant' (warm-up, then flat). */
-  schedule?: ScheduleName;
-  /** AdamW weight decay (default 0, as transformers); never on biases and LayerNorm weights. */
-  weightDecay?: number;
-  /** Global gradient-norm clipping (default 1.0; 0 = off). */
-  maxGradNorm?: number;
-  beta1?: number;
-  beta2?: number;
-  eps?: number;
   /** Fixes data order and dropout (default 42). Integer in [0, 2^53). */
   seed?: number;
   /** Shuffle the training set every epoch (default true). */
@@ -180,7 +172,7 @@ const RESULT_OPTIONS = [
 ] as const;
 
 /** The validated options, with defaults filled in (what checkpoints record). */
-export interface ResolvedTrainerOptions {
+export interface ResolvedTrainerOptions extends ResolvedOptimizerOptions {
   mode: TrainingMode;
   adapter: string | null;
   fusion: string[] | null;
@@ -190,14 +182,6 @@ export interface ResolvedTrainerOptions {
   epochs: number;
   batchSize: number;
   evalBatchSize: number;
-  warmupSteps: number | null;
-  warmupRatio: number | null;
-  schedule: ScheduleName;
-  weightDecay: number;
-  maxGradNorm: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
   seed: number;
   shuffle: boolean;
   earlyStopping: { patience: number; metric: string | null; mode: 'max' | 'min' | null; minDelta: number } | null;
@@ -207,37 +191,6 @@ export interface ResolvedTrainerOptions {
 }
 
 // ---------------------------------------------------------------- option checks
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function num(o: Record<string, unknown>, key: string, def: number, check: (v: number) => boolean, rule: string, name = `options.${key}`): number {
-  const v = o[key];
-  if (v === undefined) return def;
-  if (typeof v !== 'number' || Number.isNaN(v)) throw new TypeError(`${name} must be a number`);
-  if (!check(v)) throw new InvalidArgumentError(`${name} must be ${rule}, got ${v}`);
-  return v;
-}
-
-function int(o: Record<string, unknown>, key: string, def: number, min: number, name = `options.${key}`): number {
-  const v = o[key];
-  if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${name} must be an integer`);
-  if (v < min) throw new InvalidArgumentError(`${name} must be >= ${min}, got ${v}`);
-  return v;
-}
-
-function bool(o: Record<string, unknown>, key: string, def: boolean): boolean {
-  const v = o[key];
-  if (v === undefined) return def;
-  if (typeof v !== 'boolean') throw new TypeError(`options.${key} must be a boolean`);
-  return v;
-}
-
-function fn(o: Record<string, unknown>, key: string): void {
-  if (o[key] !== undefined && typeof o[key] !== 'function') throw new TypeError(`options.${key} must be a function`);
-}
 
 function fusionNames(v: unknown): string[] {
   if (v instanceof Fuse) return [...v.adapters];
@@ -289,13 +242,7 @@ function resolveOptions(model: BertModel, options: unknown): ResolvedTrainerOpti
   } else if (!model.activeHead()) {
     throw new InvalidArgumentError('options.head is needed: the model has no active head');
   }
-  const batchSize = int(o, 'batchSize', 32, 1);
-  const seed = num(o, 'seed', 42, (v) => Number.isInteger(v) && v >= 0 && v < 2 ** 53, 'an integer in [0, 2^53)');
-  const warmupSteps = o.warmupSteps === undefined ? null : int(o, 'warmupSteps', 0, 0);
-  const warmupRatio = o.warmupRatio === undefined ? null : num(o, 'warmupRatio', 0, (v) => v >= 0 && v <= 1, 'in [0, 1]');
-  if (o.schedule !== undefined && o.schedule !== 'linear' && o.schedule !== 'constant') {
-    throw new TypeError(`options.schedule must be 'linear' or 'constant', got ${JSON.stringify(o.schedule)}`);
-  }
+  const { batchSize, seed, warmupSteps, warmupRatio, schedule } = stepOptions(o);
   let earlyStopping: ResolvedTrainerOptions['earlyStopping'] = null;
   if (o.earlyStopping !== undefined) {
     if (!isObject(o.earlyStopping)) throw new TypeError('options.earlyStopping must be an object { patience, metric?, mode?, minDelta? }');
@@ -314,9 +261,7 @@ function resolveOptions(model: BertModel, options: unknown): ResolvedTrainerOpti
     if (o.evalEvery < 1) throw new InvalidArgumentError(`options.evalEvery must be >= 1 step, got ${o.evalEvery}`);
     evalEvery = o.evalEvery;
   }
-  if (o.checkpointDir !== undefined && (typeof o.checkpointDir !== 'string' || o.checkpointDir === '')) {
-    throw new TypeError('options.checkpointDir must be a non-empty string (a folder)');
-  }
+  const checkpointDir = checkpointDirOption(o);
   for (const k of ['computeMetrics', 'onStep', 'onEpoch', 'onEvaluate']) fn(o, k);
   checkSignal(o.signal, 'options.signal');
   return {
@@ -331,30 +276,44 @@ function resolveOptions(model: BertModel, options: unknown): ResolvedTrainerOpti
     evalBatchSize: int(o, 'evalBatchSize', batchSize, 1),
     warmupSteps,
     warmupRatio,
-    schedule: (o.schedule as ScheduleName | undefined) ?? 'linear',
-    weightDecay: num(o, 'weightDecay', 0, (v) => v >= 0 && Number.isFinite(v), 'a finite number >= 0'),
-    maxGradNorm: num(o, 'maxGradNorm', 1.0, (v) => v >= 0 && Number.isFinite(v), 'a finite number >= 0 (0 = no clipping)'),
-    beta1: num(o, 'beta1', 0.9, (v) => v >= 0 && v < 1, 'in [0, 1)'),
-    beta2: num(o, 'beta2', 0.999, (v) => v >= 0 && v < 1, 'in [0, 1)'),
-    eps: num(o, 'eps', 1e-8, (v) => v > 0 && Number.isFinite(v), 'a finite number > 0'),
+    schedule,
+    ...adamOptions(o),
     seed,
     shuffle: bool(o, 'shuffle', true),
     earlyStopping,
     restoreBest: bool(o, 'restoreBest', earlyStopping !== null),
-    checkpointDir: (o.checkpointDir as string | undefined) ?? null,
+    checkpointDir,
     evalEvery,
   };
 }
 
-/** The metric names computeMetrics gives for a head (custom metrics aside). */
-function builtInMetrics(head: HeadKind): string[] {
-  if (head.kind === 'regression') return ['loss', 'mse', 'pearson', 'spearman'];
-  if (head.kind === 'multiple_choice') return ['loss', 'accuracy'];
-  return ['loss', 'accuracy', 'macroF1', 'mcc', ...(head.classes === 2 ? ['f1'] : [])];
-}
-
-function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+/**
+ * One AdamW step on a batch, with the options' hyper-parameters and the step's dropout seed
+ * (MultiTaskTrainer takes the same step). A failed step (e.g. a non-finite gradient) leaves no
+ * update; its gradients are dropped so that the next step starts clean.
+ */
+export async function optimizerStep(
+  model: BertModel,
+  batch: Batch,
+  step: number,
+  lr: number,
+  o: Pick<ResolvedTrainerOptions, 'seed' | 'weightDecay' | 'maxGradNorm' | 'beta1' | 'beta2' | 'eps'>,
+): Promise<Awaited<ReturnType<BertModel['trainStep']>>> {
+  try {
+    return await model.trainStep(batch.input, batch.labels!, {
+      lr,
+      seed: stepSeed(o.seed, step),
+      train: true,
+      weightDecay: o.weightDecay,
+      maxGradNorm: o.maxGradNorm,
+      beta1: o.beta1,
+      beta2: o.beta2,
+      eps: o.eps,
+    });
+  } catch (err) {
+    await model.zeroGrad().catch(() => undefined);
+    throw err;
+  }
 }
 
 // ---------------------------------------------------------------- the trainer
@@ -427,8 +386,7 @@ export class Trainer {
   #busy = false;
 
   constructor(model: BertModel, options: TrainerOptions) {
-    if (!(model instanceof BertModel)) throw new TypeError('model must be a BertModel (from loadModel or createModel)');
-    if (model.disposed) throw new DisposedError();
+    checkModel(model);
     this.model = model;
     this.options = Object.freeze(resolveOptions(model, options));
     const o = options as TrainerOptions;
@@ -482,19 +440,6 @@ export class Trainer {
     m.setWeightDecay((name) => defaultWeightDecayFilter(name) && (!name.startsWith('heads.') || name.startsWith(`heads.${active}.`)));
   }
 
-  #trainable(): { name: string; shape: number[] }[] {
-    return this.model
-      .parameters()
-      .filter((p) => p.trainable)
-      .map((p) => ({ name: p.name, shape: p.shape }));
-  }
-
-  async #snapshot(): Promise<NamedTensor[]> {
-    const out: NamedTensor[] = [];
-    for (const p of this.#trainable()) out.push({ name: p.name, shape: p.shape, data: await this.model.getParameter(p.name) });
-    return out;
-  }
-
   #temperatures(): Record<string, number[]> {
     const out: Record<string, number[]> = {};
     for (const key of this.model.adapterFusions()) out[key] = Array.from(this.model.fusionTemperatures(key));
@@ -510,7 +455,7 @@ export class Trainer {
   #metricSpec(head: HeadKind): { metric: string; mode: 'max' | 'min'; minDelta: number } {
     const e = this.options.earlyStopping;
     const metric = e?.metric ?? (head.kind === 'regression' ? 'loss' : 'accuracy');
-    const mode = e?.mode ?? (metric === 'loss' || metric === 'mse' ? 'min' : 'max');
+    const mode = e?.mode ?? (MIN_METRICS.has(metric) ? 'min' : 'max');
     return { metric, mode, minDelta: e?.minDelta ?? 0 };
   }
 
@@ -566,16 +511,7 @@ export class Trainer {
     const ck = await loadCheckpoint(dir);
     const s = ck.state as Record<string, unknown>;
     // ---- checks first: options and data are refused before the model is touched
-    const saved = s.options as Record<string, unknown> | undefined;
-    if (!isObject(saved)) throw new InvalidArgumentError(`${ck.path}: the checkpoint has no trainer options`);
-    const now = this.options as unknown as Record<string, unknown>;
-    const differ = RESULT_OPTIONS.filter((k) => !sameJson(saved[k], now[k]));
-    if (differ.length) {
-      throw new InvalidArgumentError(
-        `the checkpoint ${ck.path} was written with other options: ` +
-          differ.map((k) => `${k} ${JSON.stringify(saved[k])} (now ${JSON.stringify(now[k])})`).join(', '),
-      );
-    }
+    checkSameOptions(ck, this.options, RESULT_OPTIONS);
     const d = s.dataset as TrainState['dataset'];
     if (dataset && d && (d.examples !== dataset.examples || d.fingerprint !== dataset.fingerprint)) {
       throw new InvalidArgumentError(
@@ -583,25 +519,11 @@ export class Trainer {
           `now ${dataset.examples}, ${dataset.fingerprint}): a resume needs the same data`,
       );
     }
-    const want = s.trainable as { name: string; shape: number[] }[];
-    const params = new Map(ck.params.map((t) => [t.name, t]));
-    const m = new Map(ck.optimizer.m.map((t) => [t.name, t]));
-    const v = new Map(ck.optimizer.v.map((t) => [t.name, t]));
-    for (const p of want ?? []) {
-      if (!params.has(p.name) || !m.has(p.name) || !v.has(p.name)) throw new InvalidArgumentError(`${ck.path}: the checkpoint lacks the tensors of ${p.name}`);
-    }
+    const want = savedTrainable(ck);
     // ---- apply
     this.#activate();
     this.#applyMode();
-    const trainable = this.#trainable();
-    if (!sameJson(trainable, want)) {
-      throw new InvalidArgumentError(
-        `the checkpoint ${ck.path} trained other parameters than this model in mode '${this.options.mode}' ` +
-          `(${want?.length ?? 0} saved, ${trainable.length} now): build the model as when it was written`,
-      );
-    }
-    for (const p of trainable) await this.model.setParameter(p.name, params.get(p.name)!.data);
-    for (const p of trainable) await this.model.setOptimizerState(ck.optimizer.tensorSteps[p.name] ?? ck.optimizer.steps, p.name, m.get(p.name)!.data, v.get(p.name)!.data);
+    await restoreTrainable(this.model, ck, want, ` in mode '${this.options.mode}'`);
     this.#setTemperatures((s.fusionTemperatures as Record<string, number[]>) ?? {});
     this.#state = {
       epoch: s.epoch as number,
@@ -630,27 +552,17 @@ export class Trainer {
 
   async #saveCheckpoint(dir: string): Promise<string> {
     const s = this.#state;
-    const params = await this.#snapshot();
-    const m: NamedTensor[] = [];
-    const v: NamedTensor[] = [];
-    let steps = 0;
-    const tensorSteps: Record<string, number> = {};
-    for (const p of params) {
-      const st = await this.model.getOptimizerState(p.name);
-      steps = Math.max(steps, st.steps);
-      tensorSteps[p.name] = st.steps;
-      m.push({ name: p.name, shape: p.shape, data: st.m });
-      v.push({ name: p.name, shape: p.shape, data: st.v });
-    }
     const { checkpointDir: _dir, ...options } = this.options;
-    const contents: CheckpointContents = {
-      state: {
+    return saveTrainingCheckpoint(
+      this.model,
+      dir,
+      (trainable) => ({
         epoch: s.epoch,
         globalStep: s.globalStep,
         stoppedEarly: s.stoppedEarly,
         options,
         dataset: s.dataset,
-        trainable: params.map((p) => ({ name: p.name, shape: p.shape })),
+        trainable,
         history: s.history,
         evaluations: s.evaluations,
         best: s.best,
@@ -659,12 +571,9 @@ export class Trainer {
         partial: s.partial,
         fusionTemperatures: this.#temperatures(),
         bestTemperatures: s.bestTemperatures,
-      },
-      params,
-      optimizer: { steps, tensorSteps, m, v },
-      best: s.bestParams,
-    };
-    return saveCheckpoint(dir, contents);
+      }),
+      s.bestParams,
+    );
   }
 
   /**
@@ -675,13 +584,7 @@ export class Trainer {
    */
   async train(trainSet: Dataset, evalSet?: Dataset | null, opts: TrainOptions = {}): Promise<TrainResult> {
     if (this.#busy) throw new InvalidArgumentError('the trainer is busy: train() is already running');
-    if (typeof opts !== 'object' || opts === null) throw new TypeError('options must be an object');
-    for (const k of Object.keys(opts)) if (k !== 'resumeFrom' && k !== 'signal') throw new TypeError(`options.${k} is not a train() option`);
-    if (opts.resumeFrom !== undefined && opts.resumeFrom !== true && (typeof opts.resumeFrom !== 'string' || opts.resumeFrom === '')) {
-      throw new TypeError('options.resumeFrom must be a checkpoint path or true');
-    }
-    if (opts.resumeFrom === true && this.options.checkpointDir === null) throw new TypeError('options.resumeFrom is true but the trainer has no checkpointDir');
-    const signal = checkSignal(opts.signal, 'options.signal') ?? this.#callbacks.signal;
+    const signal = trainCallSignal(opts, this.options.checkpointDir, this.#callbacks.signal);
     this.#busy = true;
     try {
       return await this.#train(trainSet, evalSet ?? null, opts, signal);
@@ -741,19 +644,10 @@ export class Trainer {
         if (typeof value !== 'number') {
           throw new InvalidArgumentError(`options.earlyStopping.metric "${spec.metric}" is not among the evaluation metrics (${Object.keys(metrics).join(', ')})`);
         }
-        const prev = state.best?.value;
-        const improved =
-          !Number.isNaN(value) &&
-          (prev === undefined || Number.isNaN(prev) || (spec.mode === 'max' ? value > prev + spec.minDelta : value < prev - spec.minDelta));
-        if (improved) {
-          state.best = { epoch, step: state.globalStep, metric: spec.metric, value, metrics };
-          state.bestParams = await this.#snapshot();
-          state.bestTemperatures = temps;
-          state.badEvals = 0;
-        } else {
-          state.badEvals++;
-        }
-        stop = o.earlyStopping !== null && state.badEvals >= o.earlyStopping.patience;
+        const improved = improves(value, state.best?.value, spec);
+        const best = (): BestRecord => ({ epoch, step: state.globalStep, metric: spec.metric, value, metrics });
+        stop = await trackBest(state, this.model, improved, best, o.earlyStopping?.patience ?? null);
+        if (improved) state.bestTemperatures = temps;
       }
       await this.#callbacks.onEvaluate?.(record);
       return { metrics, stop };
@@ -783,23 +677,7 @@ export class Trainer {
         const step = state.globalStep;
         const lr = schedule(step);
         const batch = collate(items, { padTokenId, regression });
-        let r;
-        try {
-          r = await this.model.trainStep(batch.input, batch.labels!, {
-            lr,
-            seed: stepSeed(o.seed, step),
-            train: true,
-            weightDecay: o.weightDecay,
-            maxGradNorm: o.maxGradNorm,
-            beta1: o.beta1,
-            beta2: o.beta2,
-            eps: o.eps,
-          });
-        } catch (err) {
-          // A failed step (e.g. a non-finite gradient) leaves no update; drop its gradients.
-          await this.model.zeroGrad().catch(() => undefined);
-          throw err;
-        }
+        const r = await optimizerStep(this.model, batch, step, lr, o);
         state.globalStep = step + 1;
         sums.sum += r.loss;
         sums.sumCe += r.lossCe;
@@ -838,11 +716,10 @@ export class Trainer {
       await this.#callbacks.onEpoch?.(record);
     }
 
-    let restoredBest = false;
-    if (o.restoreBest && state.bestParams) {
-      for (const p of state.bestParams) await this.model.setParameter(p.name, p.data);
+    const restoredBest = o.restoreBest && state.bestParams !== null;
+    if (restoredBest) {
+      await setParams(this.model, state.bestParams!);
       if (state.bestTemperatures) this.#setTemperatures(state.bestTemperatures);
-      restoredBest = true;
     }
     const result: TrainResult = {
       epochs: state.epoch,
