@@ -114,12 +114,13 @@ const usageCases: [string, string[], RegExp][] = [
   ['a missing --out', ['train-adapter', '--model', 'm', '--task', 'rte'], /missing --out/],
   ['a missing task', ['train-adapter', '--model', 'm', '--out', 'x'], /missing --task/],
   ['an unknown task', ['train-adapter', '--model', 'm', '--out', 'x', '--task', 'nope'], /unknown task "nope"/],
+  ['a registered task without --data', ['train-adapter', '--model', 'm', '--out', 'x', '--task', 'rte'], /missing --data DIR: task rte/],
   ['bad seeds', ['train-head', '--model', 'm', '--out', 'x', '--task', 'rte', '--seeds', '1,x'], /--seeds must be a comma-separated list/],
   ['a repeated seed', ['train-head', '--model', 'm', '--out', 'x', '--task', 'rte', '--seeds', '1,1'], /--seeds has a seed twice/],
   ['a negative lr', ['train-head', '--model', 'm', '--out', 'x', '--task', 'rte', '--lr', '-1'], /--lr must be a number > 0/],
   ['a bad --bad-rows', ['train-head', '--model', 'm', '--out', 'x', '--task', 'rte', '--bad-rows', 'maybe'], /--bad-rows must be one of error, skip/],
   ['a bad --config', ['train-adapter', '--model', 'm', '--out', 'x', '--task', 'rte', '--config', 'lora'], /--config must be one of pfeiffer, houlsby/],
-  ['one adapter to fuse', ['train-fusion', '--model', 'm', '--out', 'x', '--task', 'rte', '--adapters', 'a'], /at least two adapter folders/],
+  ['one adapter to fuse', ['train-fusion', '--model', 'm', '--out', 'x', '--task', 'rte', '--data', 'd', '--adapters', 'a'], /at least two adapter folders/],
   ['an unknown option', ['train-fusion', '--model', 'm', '--bogus'], /unknown option --bogus/],
   ['--out twice', ['train-head', '--model', 'm', '--out', 'x', '--out', 'y', '--task', 'rte'], /--out given more than once/],
   ['columns without files', ['train-head', '--model', 'm', '--out', 'x', '--task', 'mine', '--columns', 'text=a,label=b'], /--columns, --train-file and --dev-file together/],
@@ -170,6 +171,12 @@ test.serial('bad rows: refused with file:line by default, skipped with a warning
   t.regex(skipped.stderr, /warning: skipped a bad row: .*train\.tsv:5/);
   const record = JSON.parse(readFileSync(join(dir, 'out2', 'seed-1', 'run.json'), 'utf8'));
   t.is(record.trainExamples, train.length - 1 - 2);
+});
+
+test('a model folder that is not one is named in one line', async (t) => {
+  const r = await cli(['train-head', '--model', join(root, 'no-such-model'), '--task-file', taskFile('hobby'), '--out', join(root, 'nm'), '--no-progress']);
+  t.is(r.code, 1, r.stderr);
+  t.regex(r.stderr, /^adapterfusion: model folder .*no-such-model: no such folder\n$/);
 });
 
 test('a data folder without a split is refused, naming the missing files', async (t) => {

@@ -31,7 +31,7 @@ async function trainOptions(o: Opts, cmd: TrainKind): Promise<TrainCommandOption
   const lr = positiveNumber(o.lr as string | undefined, 'lr', cmd);
   const epochs = positiveInt(o.epochs as string | undefined, 'epochs', cmd);
   const trainLimit = positiveInt(o.trainLimit as string | undefined, 'train-limit', cmd);
-  return {
+  const options: TrainCommandOptions = {
     model,
     task,
     data: str(o, 'data', cmd),
@@ -53,6 +53,11 @@ async function trainOptions(o: Opts, cmd: TrainKind): Promise<TrainCommandOption
     keepCheckpoints: Boolean(o.keepCheckpoints),
     logEvery: positiveInt(o.logEvery as string, 'log-every', cmd)!,
   };
+  // Custom tasks name their files; registered ones are read under --data.
+  if (typeof task === 'object' && !task.custom && o.data === undefined) {
+    throw new UsageError(`missing --data DIR: task ${task.name} is read from a data folder (run 'adapterfusion tasks' for its files)`, cmd);
+  }
+  return options;
 }
 
 /** Runs a long command with progress output and graceful Ctrl-C; returns its result. */

@@ -44,6 +44,9 @@ async function readSplit(spec: TaskSpec, split: string, o: LoadDataOptions, opti
 
 export async function loadTaskData(task: string | TaskSpec, tokenizer: Tokenizer, o: LoadDataOptions): Promise<TaskData> {
   const spec = getTask(task);
+  if (!spec.custom && o.data === undefined) {
+    throw new InvalidArgumentError(`task ${spec.name} is read from a data folder: give its root (--data DIR, options.data), the folder holding ${spec.dir}/${spec.files.train}`);
+  }
   // Every split the run needs must be there before anything is read or trained.
   await checkTaskData(spec, o.data, ['train', 'dev']);
   const encode = { maxLength: o.maxLength, truncation: true as const };

@@ -13,7 +13,7 @@ import { AbortError, throwIfAborted } from '../trainer/errors.js';
 import { evaluateDataset } from '../eval/evaluate.js';
 import { getTask, headOptionsFor, type TaskSpec } from '../eval/tasks.js';
 import { backendInfo } from '../backend-info.js';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError, IoError } from '../errors.js';
 import type { TrainingExample } from '../trainer/batching.js';
 import { loadTaskData, type TaskData } from './data.js';
 import { ensureFolder, exists, JsonlLog, writeJson } from './files.js';
@@ -117,6 +117,12 @@ export function machine(threads: number | undefined): RunRecord['machine'] {
   return { cpu: cpus()[0]?.model?.trim() ?? 'unknown', threads: info.threads, backend: info.backend, isa: info.isa };
 }
 
+/** A model folder must hold config.json: say so before anything else reads it. */
+export async function checkModelFolder(dir: string): Promise<void> {
+  if (!(await exists(dir))) throw new IoError(`model folder ${dir}: no such folder`);
+  if (!(await exists(join(dir, 'config.json')))) throw new IoError(`model folder ${dir}: no config.json (a Hugging Face BERT folder holds config.json, model.safetensors and vocab.txt or tokenizer.json)`);
+}
+
 /** A finished run's record, or null. */
 export async function readRunRecord(dir: string): Promise<RunRecord | null> {
   const path = join(dir, RUN_FILE);
@@ -146,6 +152,7 @@ export async function runTrainingCommand(o: TrainCommandOptions, plan: SetupPlan
     }
   }
 
+  await checkModelFolder(o.model);
   const tokenizer = await Tokenizer.fromPretrained(o.model);
   let data: TaskData | null = null;
   const runs: RunRecord[] = [];
