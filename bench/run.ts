@@ -2,6 +2,7 @@
 // eager (transformers' BertModel) measured in the same run, and against the machine's fp32
 // GEMM rate measured here too. Prints a table; asserts nothing. Then runs the adapter / fusion
 // bench (bench/adapters.ts; AF_BENCH_ADAPTERS=0 skips it, `npm run bench:adapters` runs it alone).
+import { BERT_BASE } from '../lib/runs/bench-command.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { existsSync } from 'node:fs';
@@ -20,17 +21,7 @@ const root = (() => {
 const B = Number(process.env.AF_BENCH_BATCH ?? 8);
 const L = Number(process.env.AF_BENCH_SEQ ?? 128);
 const REPEATS = Number(process.env.AF_BENCH_REPEATS ?? 5);
-const config = {
-  vocab_size: 30522,
-  hidden_size: 768,
-  num_hidden_layers: 12,
-  num_attention_heads: 12,
-  intermediate_size: 3072,
-  max_position_embeddings: 512,
-  type_vocab_size: 2,
-  hidden_act: 'gelu' as const,
-  layer_norm_eps: 1e-12,
-};
+const config = { ...BERT_BASE, layer_norm_eps: 1e-12 };
 
 // FLOPs of one encoder forward (GEMMs and attention matmuls; elementwise work not counted).
 function forwardFlops(): number {

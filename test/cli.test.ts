@@ -379,12 +379,8 @@ test('predict: a base model folder without weights is a library error, exit 1', 
 
 // ------------------------------------------------------------------------------ text with a real tokenizer
 
-test('predict: text lines (real tokenizer) give the logits of the equivalent input_ids lines', async (t) => {
-  if (!haveBertMini) {
-    t.log(`SKIPPED: ${bertMiniDir} not found (../shared is absent)`);
-    t.pass();
-    return;
-  }
+const withBertMini = haveBertMini ? test : test.skip;
+withBertMini(`predict: text lines (real tokenizer) give the logits of the equivalent input_ids lines${haveBertMini ? '' : ` (skipped: ${bertMiniDir} not found)`}`, async (t) => {
   const dir = tmp();
   const model = await loadModel(bertMiniDir);
   try {

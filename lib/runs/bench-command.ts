@@ -39,7 +39,8 @@ export interface BenchResult {
   cases: BenchCase[];
 }
 
-const BERT_BASE = {
+/** BERT-base's shapes (bert-base-uncased's config). */
+export const BERT_BASE = {
   vocab_size: 30522,
   hidden_size: 768,
   num_hidden_layers: 12,

@@ -28,6 +28,7 @@ import { fusionPlan, type AdapterPlanOptions, type FusionPlanOptions } from './s
 import {
   addTaskHead,
   checkSeeds,
+  stepOverrides,
   evaluateSplit,
   machine,
   modelOptions,
@@ -168,11 +169,7 @@ async function runSeed(o: MtAdaptersCommandOptions, config: 'pfeiffer' | 'houlsb
       seed,
       checkpointDir,
       signal: o.signal,
-      ...(o.lr !== undefined ? { lr: o.lr } : {}),
-      ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
-      ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),
-      ...(o.warmupRatio !== undefined ? { warmupRatio: o.warmupRatio } : {}),
-      ...(o.weightDecay !== undefined ? { weightDecay: o.weightDecay } : {}),
+      ...stepOverrides(o),
       ...(o.alphaStart !== undefined ? { alphaStart: o.alphaStart } : {}),
       ...(o.alphaEnd !== undefined ? { alphaEnd: o.alphaEnd } : {}),
       // Early stopping on the mean of the tasks' primary dev metrics.

@@ -117,6 +117,13 @@ export function machine(threads: number | undefined): RunRecord['machine'] {
   return { cpu: cpus()[0]?.model?.trim() ?? 'unknown', threads: info.threads, backend: info.backend, isa: info.isa };
 }
 
+/** The optimisation options a command was given (the rest keep the trainer's defaults). */
+export function stepOverrides(o: Pick<TrainCommandOptions, 'lr' | 'epochs' | 'batchSize' | 'warmupRatio' | 'weightDecay'>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const key of ['lr', 'epochs', 'batchSize', 'warmupRatio', 'weightDecay'] as const) if (o[key] !== undefined) out[key] = o[key]!;
+  return out;
+}
+
 /** A model folder must hold config.json: say so before anything else reads it. */
 export async function checkModelFolder(dir: string): Promise<void> {
   if (!(await exists(dir))) throw new IoError(`model folder ${dir}: no such folder`);
@@ -188,11 +195,7 @@ async function runSeed(o: TrainCommandOptions, plan: SetupPlan, spec: TaskSpec, 
       seed,
       checkpointDir,
       signal: o.signal,
-      ...(o.lr !== undefined ? { lr: o.lr } : {}),
-      ...(o.epochs !== undefined ? { epochs: o.epochs } : {}),
-      ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),
-      ...(o.warmupRatio !== undefined ? { warmupRatio: o.warmupRatio } : {}),
-      ...(o.weightDecay !== undefined ? { weightDecay: o.weightDecay } : {}),
+      ...stepOverrides(o),
       ...(patience !== null ? { earlyStopping: { patience, metric: spec.metric } } : { restoreBest: true }),
     };
     const tStart = performance.now();
