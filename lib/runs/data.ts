@@ -14,8 +14,6 @@ export interface TaskData {
   dev: TrainingExample[];
   /** A labelled test split, when the task has one on disk. */
   test: TrainingExample[] | null;
-  /** Raw dev records (for reports that show text). */
-  devRecords: TaskRecord[];
 }
 
 export interface LoadDataOptions {
@@ -64,6 +62,5 @@ export async function loadTaskData(task: string | TaskSpec, tokenizer: Tokenizer
     train: tokenizeExamples(tokenizer, trainRecords, encode),
     dev: tokenizeExamples(tokenizer, devRecords, encode),
     test,
-    devRecords,
   };
 }
