@@ -132,6 +132,9 @@ export function fusionPlan(o: FusionPlanOptions): SetupPlan {
       return { fusion: 'fusion', head: 'head' };
     },
     describe: () => ({ fusionConfig: o.fusionConfig ?? 'dynamic', adapterDirs: o.adapters.map((a) => resolve(a)) }),
+    async check(seeds) {
+      for (const seed of seeds) for (const dir of o.adapters) await adapterFolderFor(dir, seed);
+    },
   };
 }
 

@@ -71,6 +71,8 @@ export interface SetupPlan {
   fusion?: boolean;
   /** Setup options recorded in run.json (adapter config, fused adapter folders, ...). */
   describe?(): Record<string, unknown>;
+  /** Checks, before any seed trains, that every seed's inputs are there (e.g. the adapters to fuse). */
+  check?(seeds: number[]): Promise<void>;
 }
 
 export interface CommandResult {
@@ -160,6 +162,7 @@ export async function runTrainingCommand(o: TrainCommandOptions, plan: SetupPlan
   }
 
   await checkModelFolder(o.model);
+  await plan.check?.(seeds);
   const tokenizer = await Tokenizer.fromPretrained(o.model);
   let data: TaskData | null = null;
   const runs: RunRecord[] = [];
