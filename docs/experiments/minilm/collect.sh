@@ -5,7 +5,7 @@
 #   OUT=path/to/runs bash collect.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-OUT=${OUT:?set OUT to run.sh's output folder}
+OUT=${OUT:?set OUT to the output folder of run.sh}
 AF=${AF:-"node $here/../../../dist/lib/cli/main.js"}
 rm -rf "$here/runs" "$here/report"
 (cd "$OUT" && find . \( -name checkpoints -o -name report \) -prune -o \
