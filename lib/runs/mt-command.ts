@@ -24,9 +24,8 @@ import { InvalidArgumentError, IoError } from '../errors.js';
 import { loadTaskData, type TaskData } from './data.js';
 import { ensureFolder, exists, JsonlLog, writeJson, writeTextAtomic } from './files.js';
 import { METRICS_FILE, RUN_FORMAT, RUN_VERSION, type RunRecord, type SplitResult } from './record.js';
-import { fusionPlan, type AdapterPlanOptions, type FusionPlanOptions } from './setups.js';
+import { addTaskAdapter, fusionPlan, type AdapterPlanOptions, type FusionPlanOptions } from './setups.js';
 import {
-  addTaskHead,
   checkSeeds,
   stepOverrides,
   evaluateSplit,
@@ -147,15 +146,7 @@ async function runSeed(o: MtAdaptersCommandOptions, config: 'pfeiffer' | 'houlsb
   const model = await loadModel(o.model, modelOptions(o));
   try {
     // The same seed for every task's modules, as an ST-A run of that task and seed would use.
-    for (const spec of specs) {
-      model.addAdapter(spec.name, {
-        config,
-        seed,
-        ...(o.reductionFactor !== undefined ? { reductionFactor: o.reductionFactor } : {}),
-        ...(o.nonLinearity !== undefined ? { nonLinearity: o.nonLinearity } : {}),
-      });
-      addTaskHead(model, spec, spec.name, seed);
-    }
+    for (const spec of specs) addTaskAdapter(model, spec, config, o, seed);
     const checkpointDir = join(dir, 'checkpoints');
     const log = new JsonlLog(join(dir, METRICS_FILE));
     const logEvery = o.logEvery ?? 10;

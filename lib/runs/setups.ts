@@ -3,6 +3,8 @@
 import { join, resolve } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { Fuse } from '../adapters/composition.js';
+import type { BertModel } from '../model/bert-model.js';
+import type { TaskSpec } from '../eval/tasks.js';
 import { saveModel } from '../model/save-model.js';
 import { InvalidArgumentError, IoError } from '../errors.js';
 import { addTaskHead, type SetupPlan } from './train-run.js';
@@ -57,13 +59,7 @@ export function adapterPlan(o: AdapterPlanOptions = {}): SetupPlan {
   return {
     setup: config === 'houlsby' ? 'st-a-houlsby' : 'st-a',
     async build(model, seed, spec) {
-      model.addAdapter(spec.name, {
-        config,
-        seed,
-        ...(o.reductionFactor !== undefined ? { reductionFactor: o.reductionFactor } : {}),
-        ...(o.nonLinearity !== undefined ? { nonLinearity: o.nonLinearity } : {}),
-      });
-      addTaskHead(model, spec, spec.name, seed);
+      addTaskAdapter(model, spec, config, o, seed);
       model.setActiveAdapters(spec.name, { head: spec.name });
       return { trainer: { mode: 'adapter', adapter: spec.name, head: spec.name }, adapters: [spec.name] };
     },
@@ -74,6 +70,17 @@ export function adapterPlan(o: AdapterPlanOptions = {}): SetupPlan {
     },
     describe: () => ({ adapterConfig: config, ...(o.reductionFactor !== undefined ? { reductionFactor: o.reductionFactor } : {}) }),
   };
+}
+
+/** The adapter and head of a task, both named after it and seeded (ST-A and MT-A alike). */
+export function addTaskAdapter(model: BertModel, spec: TaskSpec, config: 'pfeiffer' | 'houlsby', o: AdapterPlanOptions, seed: number): void {
+  model.addAdapter(spec.name, {
+    config,
+    seed,
+    ...(o.reductionFactor !== undefined ? { reductionFactor: o.reductionFactor } : {}),
+    ...(o.nonLinearity !== undefined ? { nonLinearity: o.nonLinearity } : {}),
+  });
+  addTaskHead(model, spec, spec.name, seed);
 }
 
 /**
