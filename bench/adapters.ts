@@ -219,26 +219,26 @@ async function runCases(model: BertModel, hub: Hub | undefined, ns: number[], op
   };
   const setupHub = async (c: string, n?: number) => (await hub?.call({ op: 'setup', case: c, n }))?.trainable as number | undefined;
 
-  model.addClassificationHead('bench', { numLabels: 2, seed: 7 });
+  await model.addClassificationHead('bench', { numLabels: 2, seed: 7 });
   const nmax = Math.max(1, ...ns);
-  for (let i = 0; i < nmax; i++) model.addAdapter(`a${i}`, { config: 'pfeiffer', reductionFactor: RF, seed: 100 + i });
-  for (const n of ns) model.addAdapterFusion(fuseOf(n), { config: 'dynamic', seed: 1000 + n });
+  for (let i = 0; i < nmax; i++) await model.addAdapter(`a${i}`, { config: 'pfeiffer', reductionFactor: RF, seed: 100 + i });
+  for (const n of ns) await model.addAdapterFusion(fuseOf(n), { config: 'dynamic', seed: 1000 + n });
 
-  model.setActiveAdapters(null, { head: 'bench' });
+  await model.setActiveAdapters(null, { head: 'bench' });
   await setupHub('plain');
   r.plainForward = await both(() => model.predict(input), hub);
 
-  model.setActiveAdapters('a0', { head: 'bench' });
-  model.trainAdapter('a0');
-  model.resetOptimizer();
+  await model.setActiveAdapters('a0', { head: 'bench' });
+  await model.trainAdapter('a0');
+  await model.resetOptimizer();
   r.trainable.sta = [trainableCount(model), await setupHub('sta')];
   r.staTrain = await both((i) => model.trainStep(input, labels, { lr: LR_ADAPTER, seed: i }), hub);
 
   for (const n of ns) {
     const f = fuseOf(n);
-    model.setActiveAdapters(f, { head: 'bench' });
-    model.trainAdapterFusion(f);
-    model.resetOptimizer();
+    await model.setActiveAdapters(f, { head: 'bench' });
+    await model.trainAdapterFusion(f);
+    await model.resetOptimizer();
     r.trainable.fusion[n] = [trainableCount(model), await setupHub('fusion_train', n)];
     r.fusionTrain[n] = await both((i) => model.trainStep(input, labels, { lr: LR_FUSION, seed: i }), hub);
     await setupHub('fusion_forward', n);
@@ -253,11 +253,11 @@ async function runCases(model: BertModel, hub: Hub | undefined, ns: number[], op
       ).ours;
     }
     if (optional(`direct form N=${n}`, opts.direct)) {
-      model.setFusionDirect(true);
-      model.resetOptimizer();
+      await model.setFusionDirect(true);
+      await model.resetOptimizer();
       r.directTrain[n] = (await both((i) => model.trainStep(input, labels, { lr: LR_FUSION, seed: i }), undefined)).ours;
       r.directForward[n] = (await both(() => model.predict(input), undefined)).ours;
-      model.setFusionDirect(false);
+      await model.setFusionDirect(false);
     }
   }
 
@@ -267,9 +267,9 @@ async function runCases(model: BertModel, hub: Hub | undefined, ns: number[], op
     const f8 = fuseOf(8);
     const plain: number[] = [], fus: number[] = [];
     for (let i = 0; i <= 2 * REPEATS; i++) {
-      model.setActiveAdapters(null, { head: 'bench' });
+      await model.setActiveAdapters(null, { head: 'bench' });
       const a = await seconds(() => model.predict(input));
-      model.setActiveAdapters(f8, { head: 'bench' });
+      await model.setActiveAdapters(f8, { head: 'bench' });
       const b = await seconds(() => model.predict(input));
       if (i > 0) {
         plain.push(a);
@@ -285,8 +285,8 @@ async function runCases(model: BertModel, hub: Hub | undefined, ns: number[], op
     for (let i = 0; i < REPEATS; i++) {
       for (const [n, out] of [[lo, small], [hi, large]] as const) {
         const f = fuseOf(n);
-        model.setActiveAdapters(f, { head: 'bench' });
-        model.trainAdapterFusion(f);
+        await model.setActiveAdapters(f, { head: 'bench' });
+        await model.trainAdapterFusion(f);
         await model.trainStep(input, labels, { lr: LR_FUSION, seed: 100 + i });
         out.push(await seconds(() => model.trainStep(input, labels, { lr: LR_FUSION, seed: 200 + i })));
       }

@@ -148,9 +148,9 @@ async function runSeed(seed: number, o: Overrides, tokDir: string, verbose: bool
         { task, train: tokenizeExamples(tok, demoTextExamples(task, 'train')) as Example[], dev: tokenizeExamples(tok, demoTextExamples(task, 'dev')) as Example[] },
       ]),
     );
-    const addAdapterAndHead = (task: DemoTask, head = task.name) => {
-      if (!model.adapters().includes(task.name)) model.addAdapter(task.name, { config: ad.config, reductionFactor: ad.reductionFactor, seed });
-      model.addClassificationHead(head, { numLabels: task.labels.length, id2label: task.labels, seed });
+    const addAdapterAndHead = async (task: DemoTask, head = task.name) => {
+      if (!model.adapters().includes(task.name)) await model.addAdapter(task.name, { config: ad.config, reductionFactor: ad.reductionFactor, seed });
+      await model.addClassificationHead(head, { numLabels: task.labels.length, id2label: task.labels, seed });
     };
     times.setup = performance.now() - t0;
 
@@ -160,9 +160,9 @@ async function runSeed(seed: number, o: Overrides, tokDir: string, verbose: bool
     for (const task of tasks) {
       if (task.related === 'target') continue;
       const d = data.get(task.name)!;
-      addAdapterAndHead(task);
+      await addAdapterAndHead(task);
       await trainStage(model, st('sourceAdapter'), seed, { mode: 'adapter', adapter: task.name, head: task.name }, d.train, d.dev, verbose);
-      model.setActiveAdapters(task.name, { head: task.name });
+      await model.setActiveAdapters(task.name, { head: task.name });
       sources[task.name] = (await evaluateDataset(model, d.dev, { batchSize: 256 })).accuracy as number;
     }
     times.sources = performance.now() - t0;
@@ -170,18 +170,18 @@ async function runSeed(seed: number, o: Overrides, tokDir: string, verbose: bool
     // The target's own ST-A, and the head-only baseline.
     const target = data.get(DEMO_TARGET)!;
     t0 = performance.now();
-    addAdapterAndHead(target.task);
+    await addAdapterAndHead(target.task);
     await trainStage(model, st('targetAdapter'), seed, { mode: 'adapter', adapter: DEMO_TARGET, head: DEMO_TARGET }, target.train, target.dev, verbose);
-    model.setActiveAdapters(DEMO_TARGET, { head: DEMO_TARGET });
+    await model.setActiveAdapters(DEMO_TARGET, { head: DEMO_TARGET });
     const sta = (await evaluateDataset(model, target.dev, { batchSize: 256 })).accuracy as number;
     times.sta = performance.now() - t0;
 
     t0 = performance.now();
     const headOnly = `${DEMO_TARGET}-head`;
-    addAdapterAndHead(target.task, headOnly);
-    model.setActiveAdapters(null, { head: headOnly });
+    await addAdapterAndHead(target.task, headOnly);
+    await model.setActiveAdapters(null, { head: headOnly });
     await trainStage(model, st('head'), seed, { mode: 'head', head: headOnly }, target.train, target.dev, verbose);
-    model.setActiveAdapters(null, { head: headOnly });
+    await model.setActiveAdapters(null, { head: headOnly });
     const head = (await evaluateDataset(model, target.dev, { batchSize: 256 })).accuracy as number;
     times.head = performance.now() - t0;
 
@@ -189,15 +189,15 @@ async function runSeed(seed: number, o: Overrides, tokDir: string, verbose: bool
     t0 = performance.now();
     const names = o.fuse ?? tasks.map((t) => t.name);
     const fuse = new Fuse(...names);
-    model.addAdapterFusion(fuse, {
+    await model.addAdapterFusion(fuse, {
       config: o.fusionConfig ?? 'dynamic',
       seed,
       ...(o.fusionDropout !== undefined ? { dropoutProb: o.fusionDropout } : {}),
     });
     const fusedHead = `${DEMO_TARGET}-fusion`;
-    addAdapterAndHead(target.task, fusedHead);
+    await addAdapterAndHead(target.task, fusedHead);
     await trainStage(model, st('fusion'), seed, { mode: 'fusion', fusion: fuse, head: fusedHead }, target.train, target.dev, verbose);
-    model.setActiveAdapters(fuse, { head: fusedHead });
+    await model.setActiveAdapters(fuse, { head: fusedHead });
     const fusion = (await evaluateDataset(model, target.dev, { batchSize: 256 })).accuracy as number;
     times.fusion = performance.now() - t0;
 

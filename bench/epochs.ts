@@ -44,20 +44,20 @@ type Setup = 'Head' | 'ST-A' | `Fusion N=${number}`;
 
 async function build(setup: Setup): Promise<BertModel> {
   const model = await loadModel(values.model!, threads ? { threads } : {});
-  addTaskHead(model, spec, spec.name, 1);
+  await addTaskHead(model, spec, spec.name, 1);
   if (setup === 'Head') {
-    model.setActiveAdapters(null, { head: spec.name });
-    model.trainHead();
+    await model.setActiveAdapters(null, { head: spec.name });
+    await model.trainHead();
   } else if (setup === 'ST-A') {
-    model.addAdapter('a0', { config: 'pfeiffer', seed: 1 });
-    model.setActiveAdapters('a0', { head: spec.name });
-    model.trainAdapter('a0');
+    await model.addAdapter('a0', { config: 'pfeiffer', seed: 1 });
+    await model.setActiveAdapters('a0', { head: spec.name });
+    await model.trainAdapter('a0');
   } else {
     const names = Array.from({ length: N }, (_, i) => `a${i}`);
-    names.forEach((n, i) => model.addAdapter(n, { config: 'pfeiffer', seed: i + 1 }));
-    model.addAdapterFusion(new Fuse(...names), { seed: 1 });
-    model.setActiveAdapters(new Fuse(...names), { head: spec.name });
-    model.trainAdapterFusion(new Fuse(...names));
+    for (const [i, n] of names.entries()) await model.addAdapter(n, { config: 'pfeiffer', seed: i + 1 });
+    await model.addAdapterFusion(new Fuse(...names), { seed: 1 });
+    await model.setActiveAdapters(new Fuse(...names), { head: spec.name });
+    await model.trainAdapterFusion(new Fuse(...names));
   }
   return model;
 }

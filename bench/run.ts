@@ -68,9 +68,9 @@ async function ours(model: BertModel) {
   const input = batch();
   const gradOut = new Float32Array(B * L * config.hidden_size).map((_, i) => Math.sin(i));
   const forward = await time(() => model.forward(input));
-  model.setTrainable('none');
+  await model.setTrainable('none');
   const backwardInput = await timeBackward(model, input, gradOut);
-  model.setTrainable('all');
+  await model.setTrainable('all');
   const backwardFull = await timeBackward(model, input, gradOut);
   return { forward, backwardInput, backwardFull };
 }

@@ -40,6 +40,13 @@ export interface NativeForwardOptions {
   outputHiddenStates?: boolean;
 }
 
+/**
+ * The addon's model handle. Every method that returns a Promise is a task on the model's own
+ * queue: tasks run one at a time, in call order, off the JS thread. The synchronous readers
+ * (params, moduleNames, moduleConfig, moduleParamNames, moduleShapes, headInfo) read the
+ * snapshot the model published after its last finished change (docs/ARCHITECTURE.md, "One
+ * owner per model").
+ */
 export interface NativeBertModel {
   config(): NativeBertConfig;
   params(): NativeParamInfo[];
@@ -53,7 +60,8 @@ export interface NativeBertModel {
     options: NativeForwardOptions,
   ): Promise<{ lastHiddenState: Float32Array; hiddenStates?: Float32Array }>;
   backward(gradOutput: Float32Array, options: { inputGrad?: boolean }): Promise<{ inputsEmbeds?: Float32Array }>;
-  setTrainable(flags: boolean[]): void;
+  /** Selectors: "*", a name, "prefix*", "@adapter:NAME", "@fusion:a,b", "@head:NAME", "@head" (the active head). */
+  setTrainable(selectors: string[]): Promise<void>;
   zeroGrad(): Promise<void>;
   getParam(name: string): Promise<Float32Array>;
   setParam(name: string, values: Float32Array): Promise<void>;
@@ -62,20 +70,33 @@ export interface NativeBertModel {
   readonly disposed: boolean;
 
   // Adapters, fusion, heads. Configs are JSON text: an AdapterHub "config" object or a preset name.
-  addAdapter(name: string, configJson: string, overridesJson: string | null, seed: number): string[];
-  addAdapterFusion(adapterNames: string[], configJson: string, overridesJson: string | null, seed: number): string[];
-  addHead(name: string, configJson: string, seed: number): string[];
+  // `values` (by parameter name) adds the module with its weights in one task.
+  addAdapter(name: string, configJson: string, overridesJson: string | null, seed: number, values?: NativeModuleValues): Promise<string[]>;
+  addAdapterFusion(
+    adapterNames: string[],
+    configJson: string,
+    overridesJson: string | null,
+    seed: number,
+    values?: NativeModuleValues,
+  ): Promise<string[]>;
+  addHead(name: string, configJson: string, seed: number, values?: NativeModuleValues): Promise<string[]>;
+  /** The parameters an add would create (checked against the snapshot; adds nothing). */
+  moduleShapes(kind: 'adapter' | 'head', name: string, configJson: string, overridesJson?: string | null): NativeShape[];
+  moduleShapes(kind: 'fusion', adapterNames: string[], configJson: string, overridesJson?: string | null): NativeShape[];
+  /** A module's config and weights, read in one task. */
+  moduleTensors(kind: NativeModuleKind, name: string): Promise<{ config: string; tensors: (NativeShape & { data: Float32Array })[] }>;
   deleteModule(kind: NativeModuleKind, name: string): Promise<void>;
   /** JSON text of the module's full "config" object, as AdapterHub writes it. */
   moduleConfig(kind: NativeModuleKind, name: string): string;
   moduleNames(kind: NativeModuleKind): string[];
   /** Parameter names (without "bert.") of one module. */
   moduleParamNames(kind: NativeModuleKind, name: string): string[];
-  setActive(kind: 'none' | 'single' | 'fuse', names: string[], head: string | null): void;
-  setFusionDirect(direct: boolean): void;
+  /** head undefined: keep the head that is active when the task runs. */
+  setActive(kind: 'none' | 'single' | 'fuse', names: string[], head: string | null | undefined): Promise<void>;
+  setFusionDirect(direct: boolean): Promise<void>;
   headInfo(): { name: string; classes: number; regression: boolean; multipleChoice: boolean } | null;
-  fusionTemperatures(name: string): Float32Array;
-  setFusionTemperatures(name: string, temperatures: Float32Array): void;
+  fusionTemperatures(name: string): Promise<Float32Array>;
+  setFusionTemperatures(name: string, temperatures: Float32Array): Promise<void>;
 
   // Heads, losses, optimiser.
   predict(
@@ -105,11 +126,17 @@ export interface NativeBertModel {
     options: NativeAdamWOptions & { train?: boolean; seed?: number },
   ): Promise<NativeLoss & { gradNorm: number; logits: Float32Array }>;
   optimizerStep(options: NativeAdamWOptions): Promise<{ gradNorm: number }>;
-  setWeightDecayMask(flags: boolean[]): void;
+  setWeightDecayNames(names: string[]): Promise<void>;
   getOptimizerState(name: string): Promise<{ steps: number; m: Float32Array; v: Float32Array }>;
   setOptimizerState(steps: number, name: string, m: Float32Array, v: Float32Array): Promise<void>;
-  resetOptimizer(): void;
+  resetOptimizer(): Promise<void>;
 }
+
+export interface NativeShape {
+  name: string;
+  shape: number[];
+}
+export type NativeModuleValues = Record<string, Float32Array>;
 
 export type NativeModuleKind = 'adapter' | 'fusion' | 'head';
 

@@ -44,9 +44,9 @@ const CASES = [
   {
     name: 'pfeiffer',
     input: 'cls',
-    build: (m) => {
-      m.addAdapter('a', { reductionFactor: 8, seed: 11 });
-      m.addClassificationHead('cls', { numLabels: 3, seed: 12 });
+    build: async (m) => {
+      await m.addAdapter('a', { reductionFactor: 8, seed: 11 });
+      await m.addClassificationHead('cls', { numLabels: 3, seed: 12 });
     },
     active: 'a',
     head: 'cls',
@@ -54,9 +54,9 @@ const CASES = [
   {
     name: 'houlsby',
     input: 'cls',
-    build: (m) => {
-      m.addAdapter('h', { config: 'houlsby', reductionFactor: 4, seed: 21 });
-      m.addClassificationHead('h', { numLabels: 3, seed: 22 });
+    build: async (m) => {
+      await m.addAdapter('h', { config: 'houlsby', reductionFactor: 4, seed: 21 });
+      await m.addClassificationHead('h', { numLabels: 3, seed: 22 });
     },
     active: 'h',
     head: 'h',
@@ -64,9 +64,9 @@ const CASES = [
   {
     name: 'options',
     input: 'cls',
-    build: (m) => {
-      m.addAdapter('g', { reductionFactor: 2, nonLinearity: 'gelu', leaveOut: [0], dropout: 0.1, seed: 31 });
-      m.addClassificationHead('sentiment', { numLabels: 3, activationFunction: 'relu', id2label: ['neg', 'neu', 'pos'], dropoutProb: 0.2, seed: 32 });
+    build: async (m) => {
+      await m.addAdapter('g', { reductionFactor: 2, nonLinearity: 'gelu', leaveOut: [0], dropout: 0.1, seed: 31 });
+      await m.addClassificationHead('sentiment', { numLabels: 3, activationFunction: 'relu', id2label: ['neg', 'neu', 'pos'], dropoutProb: 0.2, seed: 32 });
     },
     active: 'g',
     head: 'sentiment',
@@ -75,9 +75,9 @@ const CASES = [
     // A partial config object: saved with every BnConfig field (AdapterHub needs them).
     name: 'partial-config',
     input: 'cls',
-    build: (m) => {
-      m.addAdapter('p', { config: { reduction_factor: 6, original_ln_before: true, non_linearity: 'tanh', scaling: 2 }, seed: 41 });
-      m.addClassificationHead('cls', { numLabels: 2, seed: 42 });
+    build: async (m) => {
+      await m.addAdapter('p', { config: { reduction_factor: 6, original_ln_before: true, non_linearity: 'tanh', scaling: 2 }, seed: 41 });
+      await m.addClassificationHead('cls', { numLabels: 2, seed: 42 });
     },
     active: 'p',
     head: 'cls',
@@ -85,9 +85,9 @@ const CASES = [
   {
     name: 'multiple-choice',
     input: 'mc',
-    build: (m) => {
-      m.addAdapter('a', { reductionFactor: 8, seed: 51 });
-      m.addMultipleChoiceHead('mc', { numChoices: 3, seed: 52 });
+    build: async (m) => {
+      await m.addAdapter('a', { reductionFactor: 8, seed: 51 });
+      await m.addMultipleChoiceHead('mc', { numChoices: 3, seed: 52 });
     },
     active: 'a',
     head: 'mc',
@@ -95,9 +95,9 @@ const CASES = [
   {
     name: 'regression',
     input: 'cls',
-    build: (m) => {
-      m.addAdapter('a', { reductionFactor: 4, seed: 61 });
-      m.addClassificationHead('reg', { numLabels: 1, seed: 62 });
+    build: async (m) => {
+      await m.addAdapter('a', { reductionFactor: 4, seed: 61 });
+      await m.addClassificationHead('reg', { numLabels: 1, seed: 62 });
     },
     active: 'a',
     head: 'reg',
@@ -110,12 +110,12 @@ const CASES = [
     name,
     input: 'cls',
     qkGain,
-    build: (m) => {
-      m.addAdapter('a', { reductionFactor: 8, seed: 71 + 10 * i });
-      m.addAdapter('b', { reductionFactor: 4, seed: 72 + 10 * i });
-      m.addAdapter('c', { reductionFactor: 16, nonLinearity: 'tanh', seed: 73 + 10 * i });
-      m.addAdapterFusion(['a', 'b', 'c'], { ...fusion, seed: 74 + 10 * i });
-      m.addClassificationHead('cls', { numLabels: 3, seed: 75 + 10 * i });
+    build: async (m) => {
+      await m.addAdapter('a', { reductionFactor: 8, seed: 71 + 10 * i });
+      await m.addAdapter('b', { reductionFactor: 4, seed: 72 + 10 * i });
+      await m.addAdapter('c', { reductionFactor: 16, nonLinearity: 'tanh', seed: 73 + 10 * i });
+      await m.addAdapterFusion(['a', 'b', 'c'], { ...fusion, seed: 74 + 10 * i });
+      await m.addClassificationHead('cls', { numLabels: 3, seed: 75 + 10 * i });
     },
     active: ['a', 'b', 'c'],
     head: 'cls',
@@ -125,11 +125,11 @@ const CASES = [
     name: 'fusion-houlsby',
     input: 'cls',
     qkGain: 0.45,
-    build: (m) => {
-      m.addAdapter('x', { config: 'houlsby', reductionFactor: 8, seed: 101 });
-      m.addAdapter('y', { config: 'houlsby', reductionFactor: 6, seed: 102 });
-      m.addAdapterFusion(['x', 'y'], { config: 'dynamic', seed: 103 });
-      m.addClassificationHead('cls', { numLabels: 3, layers: 1, seed: 104 });
+    build: async (m) => {
+      await m.addAdapter('x', { config: 'houlsby', reductionFactor: 8, seed: 101 });
+      await m.addAdapter('y', { config: 'houlsby', reductionFactor: 6, seed: 102 });
+      await m.addAdapterFusion(['x', 'y'], { config: 'dynamic', seed: 103 });
+      await m.addClassificationHead('cls', { numLabels: 3, layers: 1, seed: 104 });
     },
     active: ['x', 'y'],
     head: 'cls',
@@ -190,11 +190,11 @@ export async function exportInterop(outRoot = DEFAULT_OUT, { log = () => {} } = 
       mkdirSync(dir, { recursive: true });
       const model = await loadModel(BASE);
       try {
-        c.build(model);
+        await c.build(model);
         const rnd = prng(0x5eed0000 + index);
         await setWeights(model, rnd, c.qkGain ?? 1);
         const fuse = Array.isArray(c.active) ? new Fuse(...c.active) : null;
-        model.setActiveAdapters(fuse ?? c.active, { head: c.head });
+        await model.setActiveAdapters(fuse ?? c.active, { head: c.head });
 
         const folders = [];
         for (const a of model.adapters()) {

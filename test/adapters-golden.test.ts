@@ -41,7 +41,7 @@ async function loadSaved(root: string, cfg: CaseConfig): Promise<BertModel> {
   for (const d of dirs) if (existsSync(join(d, 'head_config.json'))) await model.loadHead(d);
   for (const d of dirs) if (existsSync(join(d, 'adapter_fusion_config.json'))) await model.loadAdapterFusion(d);
   const setup = cfg.fusion ? new Fuse(...cfg.fusion.adapter_names) : cfg.active_setup;
-  model.setActiveAdapters(setup, { head: cfg.head.name });
+  await model.setActiveAdapters(setup, { head: cfg.head.name });
   return model;
 }
 
@@ -71,10 +71,10 @@ async function moduleParams(model: BertModel): Promise<Map<string, Float32Array>
   return out;
 }
 
-function resetTemperature(model: BertModel, cfg: CaseConfig, T: number): void {
+async function resetTemperature(model: BertModel, cfg: CaseConfig, T: number): Promise<void> {
   if (!cfg.fusion) return;
   const fuse = new Fuse(...cfg.fusion.adapter_names);
-  model.setFusionTemperatures(fuse, new Float32Array(model.fusionTemperatures(fuse).length).fill(T));
+  await model.setFusionTemperatures(fuse, new Float32Array((await model.fusionTemperatures(fuse)).length).fill(T));
 }
 
 // Parameters whose true gradient is zero (see fixtures/adapters/README.md): Adam amplifies round-off.
@@ -101,7 +101,7 @@ for (const name of cases) {
 
       // Logits and fusion attentions (the temperature case runs at T = 50, AdapterHub's first forward).
       const T = golden.names.includes('trajectory.T') ? (golden.get('trajectory.T').data as Float32Array) : null;
-      if (T) resetTemperature(model, cfg, T[0]);
+      if (T) await resetTemperature(model, cfg, T[0]);
       const out = await model.predict(input, { outputFusionAttentions: !!cfg.fusion });
       const wantLogits = golden.get('logits');
       t.is(out.examples * out.classes, wantLogits.data.length);
@@ -119,13 +119,13 @@ for (const name of cases) {
       }
 
       // The training mode's trainable set is AdapterHub's.
-      if (cfg.fusion) model.trainAdapterFusion(cfg.fusion.adapter_names);
-      else model.trainAdapter(cfg.active_setup);
+      if (cfg.fusion) await model.trainAdapterFusion(cfg.fusion.adapter_names);
+      else await model.trainAdapter(cfg.active_setup);
       const trainable = model.parameters().filter((p) => p.trainable).map((p) => p.name);
       t.deepEqual([...trainable].sort(), [...cfg.training.trainable].sort());
 
       // Loss and every gradient.
-      if (T) resetTemperature(model, cfg, T[0]);
+      if (T) await resetTemperature(model, cfg, T[0]);
       const loss = await model.lossAndGrad(input, labels);
       const wantLoss = (golden.get('loss').data as Float32Array)[0];
       t.true(Math.abs(loss.loss - wantLoss) <= 1e-5 * (1 + Math.abs(wantLoss)), `loss ${loss.loss} want ${wantLoss}`);
@@ -143,13 +143,13 @@ for (const name of cases) {
 
       // 10 AdamW steps (lr 1e-3, weight decay 0.01 on every parameter, no clipping).
       await model.zeroGrad();
-      model.resetOptimizer();
-      model.setWeightDecay(() => true);
-      if (T) resetTemperature(model, cfg, T[0]);
+      await model.resetOptimizer();
+      await model.setWeightDecay(() => true);
+      if (T) await resetTemperature(model, cfg, T[0]);
       const traj = golden.get('trajectory.loss').data as Float32Array;
       for (let step = 0; step < traj.length; step++) {
         if (T) {
-          const now = model.fusionTemperatures(cfg.fusion!.adapter_names)[1]; // layer 0, FFN site
+          const now = (await model.fusionTemperatures(cfg.fusion!.adapter_names))[1]; // layer 0, FFN site
           t.true(Math.abs(now - T[step]) <= 1e-4, `step ${step}: temperature ${now} want ${T[step]}`);
         }
         const s = await model.trainStep(input, labels, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, maxGradNorm: 0 });

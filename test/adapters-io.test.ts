@@ -155,15 +155,15 @@ test("modules created here save to exactly AdapterHub's JSON for the same config
   const out = tmp();
   const model = await loadModel(BASE);
   try {
-    model.addAdapter('a', { reductionFactor: 8 });
-    model.addAdapter('b', { reductionFactor: 4 });
-    model.addAdapter('c', { reductionFactor: 16 });
-    model.addAdapter('h', { config: 'houlsby', reductionFactor: 4 });
-    model.addAdapter('g', { reductionFactor: 2, nonLinearity: 'gelu', leaveOut: [0] });
-    model.addClassificationHead('cls', { numLabels: 3 });
-    model.addMultipleChoiceHead('mc', { numChoices: 3 });
-    model.addClassificationHead('reg', { numLabels: 1 });
-    model.addAdapterFusion(['a', 'b', 'c'], { config: 'dynamic' });
+    await model.addAdapter('a', { reductionFactor: 8 });
+    await model.addAdapter('b', { reductionFactor: 4 });
+    await model.addAdapter('c', { reductionFactor: 16 });
+    await model.addAdapter('h', { config: 'houlsby', reductionFactor: 4 });
+    await model.addAdapter('g', { reductionFactor: 2, nonLinearity: 'gelu', leaveOut: [0] });
+    await model.addClassificationHead('cls', { numLabels: 3 });
+    await model.addMultipleChoiceHead('mc', { numChoices: 3 });
+    await model.addClassificationHead('reg', { numLabels: 1 });
+    await model.addAdapterFusion(['a', 'b', 'c'], { config: 'dynamic' });
     const pairs: [() => Promise<void>, string, string][] = [
       [() => model.saveAdapter(join(out, 'a'), 'a'), 'a/adapter_config.json', 'pfeiffer/saved/a/adapter_config.json'],
       [() => model.saveAdapter(join(out, 'h'), 'h'), 'h/adapter_config.json', 'houlsby/saved/h/adapter_config.json'],
@@ -178,11 +178,11 @@ test("modules created here save to exactly AdapterHub's JSON for the same config
       t.is(readFileSync(join(out, ours), 'utf8'), readFileSync(fx(theirs), 'utf8'), ours);
     }
     await model.deleteAdapterFusion('a,b,c');
-    model.addAdapterFusion(['a', 'b', 'c'], { config: 'static' });
+    await model.addAdapterFusion(['a', 'b', 'c'], { config: 'static' });
     await model.saveAdapterFusion(join(out, 's'), 'a,b,c');
     t.is(readFileSync(join(out, 's/adapter_fusion_config.json'), 'utf8'), readFileSync(fx('fusion-static/saved/a,b,c/adapter_fusion_config.json'), 'utf8'));
     await model.deleteAdapterFusion('a,b,c');
-    model.addAdapterFusion(['a', 'b', 'c'], { config: 'dynamic', temperature: true });
+    await model.addAdapterFusion(['a', 'b', 'c'], { config: 'dynamic', temperature: true });
     await model.saveAdapterFusion(join(out, 'T'), 'a,b,c');
     t.is(
       readFileSync(join(out, 'T/adapter_fusion_config.json'), 'utf8'),
@@ -210,10 +210,10 @@ test("non-default and partial configurations still save AdapterHub's field set a
   try {
     // A partial config object (AdapterHub would rebuild the missing fields from BnConfig, whose
     // required fields have no defaults): saved with every field, at the values the core used.
-    model.addAdapter('p', { config: { reduction_factor: 8, original_ln_before: true, scaling: 2, dropout: 0 } });
-    model.addAdapter('q', { reductionFactor: 12, dropout: 0.1, nonLinearity: 'tanh' });
-    model.addAdapterFusion(['p', 'q'], { config: { dropout_prob: 0 } as Record<string, unknown> });
-    model.addClassificationHead('x', { numLabels: 2, dropoutProb: 0 });
+    await model.addAdapter('p', { config: { reduction_factor: 8, original_ln_before: true, scaling: 2, dropout: 0 } });
+    await model.addAdapter('q', { reductionFactor: 12, dropout: 0.1, nonLinearity: 'tanh' });
+    await model.addAdapterFusion(['p', 'q'], { config: { dropout_prob: 0 } as Record<string, unknown> });
+    await model.addClassificationHead('x', { numLabels: 2, dropoutProb: 0 });
     await model.saveAdapter(join(out, 'p'), 'p');
     await model.saveAdapter(join(out, 'q'), 'q');
     await model.saveAdapterFusion(join(out, 'pq'), 'p,q');
@@ -244,7 +244,7 @@ test("non-default and partial configurations still save AdapterHub's field set a
     t.regex(readFileSync(join(out, 'x', 'head_config.json'), 'utf8'), /\n {4}"dropout_prob": 0\.0,\n/);
 
     // And the completed config means the same model: a reload computes the same logits.
-    model.setActiveAdapters(new Fuse('p', 'q'), { head: 'x' });
+    await model.setActiveAdapters(new Fuse('p', 'q'), { head: 'x' });
     await perturb(model);
     for (const n of ['p', 'q']) await model.saveAdapter(join(out, n), n);
     await model.saveAdapterFusion(join(out, 'pq'), 'p,q');
@@ -254,7 +254,7 @@ test("non-default and partial configurations still save AdapterHub's field set a
       for (const n of ['p', 'q']) await fresh.loadAdapter(join(out, n));
       await fresh.loadAdapterFusion(join(out, 'pq'));
       await fresh.loadHead(join(out, 'x'));
-      fresh.setActiveAdapters(new Fuse('p', 'q'), { head: 'x' });
+      await fresh.setActiveAdapters(new Fuse('p', 'q'), { head: 'x' });
       const input = await batch('pfeiffer');
       t.deepEqual((await fresh.predict(input)).logits, (await model.predict(input)).logits);
     } finally {
@@ -271,7 +271,7 @@ test("non-default and partial configurations still save AdapterHub's field set a
 interface RoundTrip {
   title: string;
   input: string; // golden case whose inputs to run
-  build(model: BertModel): void;
+  build(model: BertModel): Promise<void>;
   setup: string | Fuse;
   head: string;
 }
@@ -280,9 +280,9 @@ const roundTrips: RoundTrip[] = [
   {
     title: 'pfeiffer adapter + classification head',
     input: 'pfeiffer',
-    build: (m) => {
-      m.addAdapter('a', { reductionFactor: 8, seed: 3 });
-      m.addClassificationHead('cls', { numLabels: 3, seed: 4 });
+    build: async (m) => {
+      await m.addAdapter('a', { reductionFactor: 8, seed: 3 });
+      await m.addClassificationHead('cls', { numLabels: 3, seed: 4 });
     },
     setup: 'a',
     head: 'cls',
@@ -290,9 +290,9 @@ const roundTrips: RoundTrip[] = [
   {
     title: 'houlsby adapter (attention and FFN sites) + regression head',
     input: 'regression',
-    build: (m) => {
-      m.addAdapter('h', { config: 'houlsby', reductionFactor: 4, seed: 5 });
-      m.addClassificationHead('reg', { numLabels: 1, seed: 6 });
+    build: async (m) => {
+      await m.addAdapter('h', { config: 'houlsby', reductionFactor: 4, seed: 5 });
+      await m.addClassificationHead('reg', { numLabels: 1, seed: 6 });
     },
     setup: 'h',
     head: 'reg',
@@ -300,9 +300,9 @@ const roundTrips: RoundTrip[] = [
   {
     title: 'adapter with options + multiple-choice head',
     input: 'multiple-choice',
-    build: (m) => {
-      m.addAdapter('g', { reductionFactor: 2, nonLinearity: 'gelu', leaveOut: [1], seed: 7 });
-      m.addMultipleChoiceHead('mc', { numChoices: 3, seed: 8 });
+    build: async (m) => {
+      await m.addAdapter('g', { reductionFactor: 2, nonLinearity: 'gelu', leaveOut: [1], seed: 7 });
+      await m.addMultipleChoiceHead('mc', { numChoices: 3, seed: 8 });
     },
     setup: 'g',
     head: 'mc',
@@ -310,12 +310,12 @@ const roundTrips: RoundTrip[] = [
   ...(['dynamic', 'static'] as const).map((kind) => ({
     title: `${kind} fusion over three adapters + classification head`,
     input: 'fusion-dynamic',
-    build: (m: BertModel) => {
-      m.addAdapter('a', { reductionFactor: 8, seed: 1 });
-      m.addAdapter('b', { reductionFactor: 4, seed: 2 });
-      m.addAdapter('c', { reductionFactor: 16, nonLinearity: 'tanh', seed: 3 });
-      m.addAdapterFusion(['a', 'b', 'c'], { config: kind, seed: 9 });
-      m.addClassificationHead('cls', { numLabels: 3, seed: 4 });
+    build: async (m: BertModel) => {
+      await m.addAdapter('a', { reductionFactor: 8, seed: 1 });
+      await m.addAdapter('b', { reductionFactor: 4, seed: 2 });
+      await m.addAdapter('c', { reductionFactor: 16, nonLinearity: 'tanh', seed: 3 });
+      await m.addAdapterFusion(['a', 'b', 'c'], { config: kind, seed: 9 });
+      await m.addClassificationHead('cls', { numLabels: 3, seed: 4 });
     },
     setup: new Fuse('a', 'b', 'c'),
     head: 'cls',
@@ -323,11 +323,11 @@ const roundTrips: RoundTrip[] = [
   {
     title: 'fusion over houlsby adapters (attention-site fusion layers too)',
     input: 'pfeiffer',
-    build: (m: BertModel) => {
-      m.addAdapter('x', { config: 'houlsby', reductionFactor: 8, seed: 1 });
-      m.addAdapter('y', { config: 'houlsby', reductionFactor: 4, seed: 2 });
-      m.addAdapterFusion(['x', 'y'], { config: 'dynamic', seed: 9 });
-      m.addClassificationHead('cls', { numLabels: 3, seed: 4 });
+    build: async (m: BertModel) => {
+      await m.addAdapter('x', { config: 'houlsby', reductionFactor: 8, seed: 1 });
+      await m.addAdapter('y', { config: 'houlsby', reductionFactor: 4, seed: 2 });
+      await m.addAdapterFusion(['x', 'y'], { config: 'dynamic', seed: 9 });
+      await m.addClassificationHead('cls', { numLabels: 3, seed: 4 });
     },
     setup: new Fuse('x', 'y'),
     head: 'cls',
@@ -340,16 +340,16 @@ for (const rt of roundTrips) {
     const model = await loadModel(BASE);
     const fresh = await loadModel(BASE);
     try {
-      rt.build(model);
+      await rt.build(model);
       await perturb(model);
-      model.setActiveAdapters(rt.setup, { head: rt.head });
+      await model.setActiveAdapters(rt.setup, { head: rt.head });
       for (const a of model.adapters()) await model.saveAdapter(join(out, a), a);
       for (const h of model.heads()) await model.saveHead(join(out, h), h);
       for (const f of model.adapterFusions()) await model.saveAdapterFusion(join(out, f), f);
       for (const a of model.adapters()) t.is(await fresh.loadAdapter(join(out, a)), a);
       for (const h of model.heads()) t.is(await fresh.loadHead(join(out, h)), h);
       for (const f of model.adapterFusions()) t.is(await fresh.loadAdapterFusion(join(out, f)), f);
-      fresh.setActiveAdapters(rt.setup, { head: rt.head });
+      await fresh.setActiveAdapters(rt.setup, { head: rt.head });
       await sameModules(t, model, fresh);
       for (const a of model.adapters()) t.deepEqual(fresh.adapterConfig(a), model.adapterConfig(a));
       for (const h of model.heads()) t.deepEqual(fresh.headConfig(h), model.headConfig(h));
@@ -385,8 +385,8 @@ test('loadAs renames an adapter and a head; the weights and predictions are the 
       const q = p.name.replace('.adapters.a.', '.adapters.sentiment.').replace('heads.cls.', 'heads.three.');
       t.deepEqual(await renamed.getParameter(q), await plain.getParameter(p.name));
     }
-    plain.setActiveAdapters('a', { head: 'cls' });
-    renamed.setActiveAdapters('sentiment', { head: 'three' });
+    await plain.setActiveAdapters('a', { head: 'cls' });
+    await renamed.setActiveAdapters('sentiment', { head: 'three' });
     const input = await batch('pfeiffer');
     t.deepEqual((await renamed.predict(input)).logits, (await plain.predict(input)).logits);
     // The same folder twice, under two names; a renamed adapter saves under its new name.
@@ -458,7 +458,7 @@ async function populated(): Promise<BertModel> {
   await model.loadAdapter(fx('pfeiffer/saved/a'));
   await model.loadHead(fx('pfeiffer/saved/cls'));
   await model.loadAdapter(fx('fusion-dynamic/saved/b'));
-  model.setActiveAdapters('a', { head: 'cls' });
+  await model.setActiveAdapters('a', { head: 'cls' });
   return model;
 }
 

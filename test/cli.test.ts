@@ -384,8 +384,8 @@ withBertMini(`predict: text lines (real tokenizer) give the logits of the equiva
   const dir = tmp();
   const model = await loadModel(bertMiniDir);
   try {
-    model.addAdapter('sst', { config: 'pfeiffer', reductionFactor: 16, seed: 7 });
-    model.addClassificationHead('sentiment', { numLabels: 2, id2label: ['negative', 'positive'], seed: 8 });
+    await model.addAdapter('sst', { config: 'pfeiffer', reductionFactor: 16, seed: 7 });
+    await model.addClassificationHead('sentiment', { numLabels: 2, id2label: ['negative', 'positive'], seed: 8 });
     await model.saveAdapter(join(dir, 'sst'), 'sst');
     await model.saveHead(join(dir, 'sentiment'), 'sentiment');
 
@@ -420,7 +420,7 @@ withBertMini(`predict: text lines (real tokenizer) give the logits of the equiva
     }
 
     // The same numbers as the library in this process.
-    model.setActiveAdapters('sst', { head: 'sentiment' });
+    await model.setActiveAdapters('sst', { head: 'sentiment' });
     const batch = tok.encodeBatch(examples.map((e) => e[0]), examples.map((e) => e[1]));
     const direct = await model.predict(batch);
     t.true(maxRelError(la, direct.logits) <= TOL, `CLI vs library: ${maxRelError(la, direct.logits)}`);

@@ -337,12 +337,12 @@ withModel('evaluateTask: tokenizes, predicts in batches and scores RTE, CB, SICK
   const model = await loadModel(bertMiniDir);
   t.teardown(() => model.dispose());
   const tok = await Tokenizer.fromPretrained(bertMiniDir);
-  model.addClassificationHead('rte', { numLabels: 2, seed: 1 });
-  model.addClassificationHead('cb', { numLabels: 3, seed: 1 });
-  model.addClassificationHead('rel', { numLabels: 1, seed: 1 });
-  model.addMultipleChoiceHead('cosmos', { numChoices: 4, seed: 1 });
+  await model.addClassificationHead('rte', { numLabels: 2, seed: 1 });
+  await model.addClassificationHead('cb', { numLabels: 3, seed: 1 });
+  await model.addClassificationHead('rel', { numLabels: 1, seed: 1 });
+  await model.addMultipleChoiceHead('cosmos', { numChoices: 4, seed: 1 });
 
-  model.setActiveAdapters(null, { head: 'rte' });
+  await model.setActiveAdapters(null, { head: 'rte' });
   const rte = await evaluateTask(model, tok, 'rte', 'dev', { dataDir: sharedDataDir, batchSize: 64, encode: { maxLength: 128 } });
   t.is(rte.examples, 277);
   t.is(rte.metric, 'accuracy');
@@ -369,19 +369,19 @@ withModel('evaluateTask: tokenizes, predicts in batches and scores RTE, CB, SICK
   }
   t.is(hits / ex.length, rte.value);
 
-  model.setActiveAdapters(null, { head: 'cb' });
+  await model.setActiveAdapters(null, { head: 'cb' });
   const cb = await evaluateTask(model, tok, 'cb', 'dev', { dataDir: sharedDataDir });
   t.is(cb.examples, 56);
   t.false('f1' in cb.metrics);
   t.true(cb.metrics.macroF1! >= 0 && cb.metrics.macroF1! <= 1);
 
-  model.setActiveAdapters(null, { head: 'rel' });
+  await model.setActiveAdapters(null, { head: 'rel' });
   const rel = await evaluateTask(model, tok, 'sick-relatedness', 'dev', { dataDir: sharedDataDir, batchSize: 128 });
   t.is(rel.examples, 495);
   t.is(rel.metric, 'pearson');
   t.true(Math.abs(rel.value) <= 1);
 
-  model.setActiveAdapters(null, { head: 'cosmos' });
+  await model.setActiveAdapters(null, { head: 'cosmos' });
   const cos = await evaluateTask(model, tok, 'cosmosqa', 'dev', { dataDir: sharedDataDir, limit: 100, encode: { maxLength: 96 } });
   t.is(cos.examples, 100);
   t.true(cos.value >= 0 && cos.value <= 1);

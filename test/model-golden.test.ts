@@ -35,7 +35,7 @@ for (const name of cases) {
         const eLast = maxRelError(out.lastHiddenState, golden.get('last_hidden_state').data as Float32Array);
         t.true(eLast <= 1e-5, `last_hidden_state: rel error ${eLast}`);
 
-        model.setTrainable('all');
+        await model.setTrainable('all');
         await model.forward(input, { keepActivations: true });
         const { inputsEmbeds } = await model.backward(golden.get('grad_output').data as Float32Array, { inputGrad: true });
         const wantInput = golden.get('grad.inputs_embeds').data as Float32Array;
@@ -68,7 +68,7 @@ test('gradients accumulate across backward calls until zeroGrad', async (t) => {
     seqLen: L,
   };
   const gradOut = golden.get('grad_output').data as Float32Array;
-  model.setTrainable(['encoder.layer.1.output.dense.*']);
+  await model.setTrainable(['encoder.layer.1.output.dense.*']);
   await model.forward(input, { keepActivations: true });
   await model.backward(gradOut);
   const once = await model.getGradient('encoder.layer.1.output.dense.weight');

@@ -144,7 +144,7 @@ test.serial('the saved encoder was fine-tuned, loads, and the adapters on it giv
         const name = await model.loadAdapter(folder);
         const head = await model.loadHead(folder);
         t.is(name, spec.name);
-        model.setActiveAdapters(name, { head });
+        await model.setActiveAdapters(name, { head });
         const data = await loadTaskData(spec, tokenizer, { maxLength: 64 });
         const metrics = await evaluateDataset(model, data.dev, { batchSize: BATCH });
         const record = result.runs.find((r) => r.seed === seed && r.task === spec.name)!;

@@ -68,11 +68,11 @@ const CONFIG = {
 /** One adapter and one head per task: a, b (binary) and r (regression) by default. */
 async function mtModel(tasks: readonly string[] = ['a', 'b'], regressionTask?: string): Promise<BertModel> {
   const m = await createModel(CONFIG, { seed: 11 });
-  tasks.forEach((t, i) => {
-    m.addAdapter(t, { reductionFactor: 4, seed: 10 + i });
-    m.addClassificationHead(`h${t}`, { numLabels: t === regressionTask ? 1 : 2, seed: 20 + i });
-  });
-  m.setActiveAdapters(tasks[0], { head: `h${tasks[0]}` });
+  for (const [i, t] of tasks.entries()) {
+    await m.addAdapter(t, { reductionFactor: 4, seed: 10 + i });
+    await m.addClassificationHead(`h${t}`, { numLabels: t === regressionTask ? 1 : 2, seed: 20 + i });
+  }
+  await m.setActiveAdapters(tasks[0], { head: `h${tasks[0]}` });
   return m;
 }
 

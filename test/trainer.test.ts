@@ -93,20 +93,20 @@ const DROPOUT_CONFIG = {
 
 async function adapterModel(o: { dropout?: boolean; classes?: number } = {}): Promise<BertModel> {
   const m = o.dropout ? await createModel(DROPOUT_CONFIG, { seed: 11 }) : await loadModel(baseDir);
-  m.addAdapter('a', { reductionFactor: 8, seed: 1 });
-  m.addClassificationHead('cls', { numLabels: o.classes ?? 2, seed: 2 });
-  m.setActiveAdapters('a', { head: 'cls' });
+  await m.addAdapter('a', { reductionFactor: 8, seed: 1 });
+  await m.addClassificationHead('cls', { numLabels: o.classes ?? 2, seed: 2 });
+  await m.setActiveAdapters('a', { head: 'cls' });
   return m;
 }
 
 /** Two adapters, a fusion over them (temperature annealing on) and a head. */
 async function fusionModel(o: { dropout?: boolean } = {}): Promise<BertModel> {
   const m = o.dropout ? await createModel(DROPOUT_CONFIG, { seed: 11 }) : await loadModel(baseDir);
-  m.addAdapter('a', { reductionFactor: 8, seed: 1 });
-  m.addAdapter('b', { reductionFactor: 4, seed: 3 });
-  m.addAdapterFusion(new Fuse('a', 'b'), { temperature: true, seed: 4 });
-  m.addClassificationHead('cls', { numLabels: 2, seed: 2 });
-  m.setActiveAdapters(new Fuse('a', 'b'), { head: 'cls' });
+  await m.addAdapter('a', { reductionFactor: 8, seed: 1 });
+  await m.addAdapter('b', { reductionFactor: 4, seed: 3 });
+  await m.addAdapterFusion(new Fuse('a', 'b'), { temperature: true, seed: 4 });
+  await m.addClassificationHead('cls', { numLabels: 2, seed: 2 });
+  await m.setActiveAdapters(new Fuse('a', 'b'), { head: 'cls' });
   return m;
 }
 
@@ -175,7 +175,7 @@ test('fusion mode: only the fusion layers and the head train; the value regulari
   t.true(regs.slice(1).every((r) => r > 0), 'lossReg > 0 once W_v has moved');
   t.true(result.history[3].trainLoss < result.history[0].trainLoss);
   // Temperature annealing ran (training forwards and dev evaluations).
-  t.true(model.fusionTemperatures('a,b').some((x) => x < 50 && x > 1));
+  t.true((await model.fusionTemperatures('a,b')).some((x) => x < 50 && x > 1));
 });
 
 test('head and full modes train what they say; weight decay skips biases and LayerNorm', async (t) => {
@@ -201,9 +201,9 @@ test('head and full modes train what they say; weight decay skips biases and Lay
 test('regression (Float32Array labels) and multiple choice (choices become rows) train', async (t) => {
   const reg = await loadModel(baseDir);
   t.teardown(() => reg.dispose());
-  reg.addAdapter('a', { reductionFactor: 8, seed: 1 });
-  reg.addClassificationHead('reg', { numLabels: 1, seed: 2 });
-  reg.setActiveAdapters('a', { head: 'reg' });
+  await reg.addAdapter('a', { reductionFactor: 8, seed: 1 });
+  await reg.addClassificationHead('reg', { numLabels: 1, seed: 2 });
+  await reg.setActiveAdapters('a', { head: 'reg' });
   const rtrain = syntheticRegression(256, 3);
   const r = await new Trainer(reg, { mode: 'adapter', adapter: 'a', lr: 5e-3, epochs: 8, batchSize: 16 }).train(rtrain, syntheticRegression(64, 4));
   const last = r.history.length - 1;
@@ -213,9 +213,9 @@ test('regression (Float32Array labels) and multiple choice (choices become rows)
 
   const mc = await loadModel(baseDir);
   t.teardown(() => mc.dispose());
-  mc.addAdapter('a', { reductionFactor: 8, seed: 1 });
-  mc.addMultipleChoiceHead('mc', { numChoices: 3, seed: 2 });
-  mc.setActiveAdapters('a', { head: 'mc' });
+  await mc.addAdapter('a', { reductionFactor: 8, seed: 1 });
+  await mc.addMultipleChoiceHead('mc', { numChoices: 3, seed: 2 });
+  await mc.setActiveAdapters('a', { head: 'mc' });
   const m = await new Trainer(mc, { mode: 'adapter', adapter: 'a', lr: 5e-3, epochs: 8, batchSize: 8 }).train(syntheticChoices(128, 5), syntheticChoices(32, 6));
   t.true(m.history[7].trainLoss < 0.7 * m.history[0].trainLoss, m.history.map((h) => h.trainLoss).join(', '));
   t.true(m.history[7].eval!.accuracy! > 0.6, `accuracy ${m.history[7].eval!.accuracy}`);
@@ -335,7 +335,7 @@ for (const kind of ['adapter', 'fusion'] as const) {
     t.deepEqual(got.evaluations, want.evaluations);
     t.deepEqual(got.best, want.best);
     t.deepEqual(changed(wantParams, await allParams(second)), []);
-    if (kind === 'fusion') t.deepEqual(Array.from(second.fusionTemperatures('a,b')), Array.from(full.fusionTemperatures('a,b')));
+    if (kind === 'fusion') t.deepEqual(Array.from(await second.fusionTemperatures('a,b')), Array.from(await full.fusionTemperatures('a,b')));
     // train({ resumeFrom }) does the same in one call.
     const third = await build();
     t.teardown(() => third.dispose());
@@ -405,7 +405,7 @@ test('resume refuses other options, another training set, and a model built diff
   await t.throwsAsync(same.train(synthetic(80, 1), null, { resumeFrom: dir }), { code: 'ERR_AF_INVALID_ARGUMENT', message: /trainSet differs/ });
   const other = await adapterModel({ classes: 3 });
   t.teardown(() => other.dispose());
-  other.addAdapter('x', { seed: 5 });
+  await other.addAdapter('x', { seed: 5 });
   await t.throwsAsync(new Trainer(other, { ...o, adapter: 'x', epochs: 1 }).resume(dir), { code: 'ERR_AF_INVALID_ARGUMENT', message: /adapter/ });
   await t.throwsAsync(new Trainer(model, { ...o, epochs: 1 }).resume(join(dir, 'nothing-here')), { code: 'ERR_AF_IO' });
 });
@@ -735,9 +735,9 @@ e2e('end to end: bert-mini-mlm + a Pfeiffer adapter on 2000 SST-2 sentences beat
   const model = await loadModel(bertMiniDir);
   t.teardown(() => model.dispose());
   const tok = await Tokenizer.fromPretrained(bertMiniDir);
-  model.addAdapter('sst2', { config: 'pfeiffer', seed: 1 });
-  model.addClassificationHead('sst2', { numLabels: 2, seed: 2 });
-  model.setActiveAdapters('sst2', { head: 'sst2' });
+  await model.addAdapter('sst2', { config: 'pfeiffer', seed: 1 });
+  await model.addClassificationHead('sst2', { numLabels: 2, seed: 2 });
+  await model.setActiveAdapters('sst2', { head: 'sst2' });
   const all = await loadTask('sst2', 'train', { dataDir: sharedDataDir });
   const sample = all.filter((_, i) => i % 33 === 0).slice(0, 2000); // spread over the file
   const trainSet = tokenizeExamples(tok, sample, { maxLength: 64 });

@@ -16,7 +16,7 @@
 // Saving writes the weights (F32, keys as AdapterHub's, no metadata) and then the JSON
 // (json.dump(indent=2, sort_keys=True) byte for byte, no trailing newline), each atomically.
 import { join } from 'node:path';
-import type { NativeModuleKind, NativeTensor, NativeTensorToWrite } from '../binding.js';
+import type { NativeModuleKind, NativeModuleValues, NativeShape, NativeTensor, NativeTensorToWrite } from '../binding.js';
 import { InvalidArgumentError, InvalidFileError, native, nativeSync, ShapeMismatchError, UnsupportedError } from '../errors.js';
 import type { BertModel } from '../model/bert-model.js';
 import {
@@ -94,98 +94,83 @@ function configMember(file: PyObject, path: string, allowPreset: boolean): PyObj
 // ------------------------------------------------------------------ setting the weights
 
 /**
- * Checks that `weights` holds exactly the tensors of the just-added module (`params`, named
- * `name` in the model and `nameInFile` in the file) with the model's shapes, and sets them.
- * On any failure the module is deleted again.
+ * Matches `weights` against the tensors the module will have (`shapes`, named `name` in the
+ * model and `nameInFile` in the file): every tensor present once, with the model's shape. The
+ * result goes to the native add call, which adds the module with these weights in one task —
+ * so nothing sees the module half filled, and a failure leaves the model as it was.
  */
-async function fillModule(
-  model: BertModel,
+function moduleValues(
   kind: NativeModuleKind,
   name: string,
   nameInFile: string,
-  params: string[],
+  shapes: NativeShape[],
   weights: WeightsFile,
-): Promise<void> {
-  const handle = model._native();
+): NativeModuleValues {
   const path = weights.path;
-  try {
-    const byKey = new Map<string, NativeTensor>();
-    for (const t of weights.tensors) {
-      const key = normalizeFileKey(kind, t.name);
-      const prior = byKey.get(key);
-      if (prior) throw new InvalidFileError(`${path}: tensors "${prior.name}" and "${t.name}" are the same parameter`);
-      byKey.set(key, t);
+  const byKey = new Map<string, NativeTensor>();
+  for (const t of weights.tensors) {
+    const key = normalizeFileKey(kind, t.name);
+    const prior = byKey.get(key);
+    if (prior) throw new InvalidFileError(`${path}: tensors "${prior.name}" and "${t.name}" are the same parameter`);
+    byKey.set(key, t);
+  }
+  const values: NativeModuleValues = Object.create(null) as NativeModuleValues;
+  const missing: string[] = [];
+  for (const { name: param, shape: want } of shapes) {
+    const key = renameModule(kind, param, name, nameInFile);
+    const t = byKey.get(key);
+    if (!t) {
+      missing.push(filePrefix(kind) + key);
+      continue;
     }
-    const shapes = new Map(model.parameters().map((p) => [p.name, p.shape]));
-    const plan: [string, Float32Array][] = [];
-    const missing: string[] = [];
-    for (const param of params) {
-      const key = renameModule(kind, param, name, nameInFile);
-      const t = byKey.get(key);
-      if (!t) {
-        missing.push(filePrefix(kind) + key);
-        continue;
-      }
-      byKey.delete(key);
-      const want = shapes.get(param)!;
-      if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
-        throw new ShapeMismatchError(
-          `${path}: tensor "${t.name}" has shape [${t.shape.join(', ')}], but ${KIND_WORD[kind]} "${nameInFile}" as configured needs [${want.join(', ')}]`,
-        );
-      }
-      if (!(t.data instanceof Float32Array)) {
-        throw new InvalidFileError(`${path}: tensor "${t.name}" has dtype ${t.dtype}; a floating-point tensor is needed`);
-      }
-      plan.push([param, t.data]);
-    }
-    if (missing.length) {
-      const more = missing.length > 1 ? ` (and ${missing.length - 1} more)` : '';
-      throw new InvalidFileError(`${path}: missing tensor "${missing[0]}"${more}, which ${KIND_WORD[kind]} "${nameInFile}" as configured needs`);
-    }
-    if (byKey.size) {
-      const extra = [...byKey.values()];
-      const more = extra.length > 1 ? ` (and ${extra.length - 1} more)` : '';
-      throw new InvalidFileError(
-        `${path}: unexpected tensor "${extra[0].name}"${more}: not a parameter of ${KIND_WORD[kind]} "${nameInFile}" as configured`,
+    byKey.delete(key);
+    if (t.shape.length !== want.length || t.shape.some((d, i) => d !== want[i])) {
+      throw new ShapeMismatchError(
+        `${path}: tensor "${t.name}" has shape [${t.shape.join(', ')}], but ${KIND_WORD[kind]} "${nameInFile}" as configured needs [${want.join(', ')}]`,
       );
     }
-    for (const [param, data] of plan) {
-      await model.setParameter(param, data).catch((err) => {
-        throw naming(path, err);
-      });
+    if (!(t.data instanceof Float32Array)) {
+      throw new InvalidFileError(`${path}: tensor "${t.name}" has dtype ${t.dtype}; a floating-point tensor is needed`);
     }
-  } catch (err) {
-    await native(() => handle.deleteModule(kind, name)).catch(() => undefined);
-    throw err;
+    values[param] = t.data;
   }
+  if (missing.length) {
+    const more = missing.length > 1 ? ` (and ${missing.length - 1} more)` : '';
+    throw new InvalidFileError(`${path}: missing tensor "${missing[0]}"${more}, which ${KIND_WORD[kind]} "${nameInFile}" as configured needs`);
+  }
+  if (byKey.size) {
+    const extra = [...byKey.values()];
+    const more = extra.length > 1 ? ` (and ${extra.length - 1} more)` : '';
+    throw new InvalidFileError(
+      `${path}: unexpected tensor "${extra[0].name}"${more}: not a parameter of ${KIND_WORD[kind]} "${nameInFile}" as configured`,
+    );
+  }
+  return values;
 }
 
-/** Runs the core's add* call; its errors (a config it rejects) name the config file. */
-function addModule(path: string, add: () => string[]): string[] {
+/** Runs a core call on a config file's content; its errors (a config it rejects) name the file. */
+function checkedBy<T>(path: string, call: () => T): T {
   try {
-    return nativeSync(add);
+    return nativeSync(call);
   } catch (err) {
     throw naming(path, err);
   }
 }
 
-// ------------------------------------------------------------------ saving
-
-function nativeConfig(model: BertModel, kind: NativeModuleKind, name: string): PyObject {
-  const text = nativeSync(() => model._native().moduleConfig(kind, name));
-  const config = parsePy(text);
-  if (!(config instanceof PyObject)) throw new Error(`internal: the ${kind} config of "${name}" is not a JSON object`);
-  return config;
+/** Adds the module with its weights in one native task; errors name the config file. */
+async function addWithValues(path: string, add: () => Promise<string[]>): Promise<void> {
+  await native(add).catch((err) => {
+    throw naming(path, err);
+  });
 }
 
-async function moduleTensors(model: BertModel, kind: NativeModuleKind, name: string): Promise<NativeTensorToWrite[]> {
-  const params = nativeSync(() => model._native().moduleParamNames(kind, name));
-  const shapes = new Map(model.parameters().map((p) => [p.name, p.shape]));
-  const out: NativeTensorToWrite[] = [];
-  for (const p of params) {
-    out.push({ name: filePrefix(kind) + p, dtype: 'F32', shape: shapes.get(p)!, data: await model.getParameter(p) });
-  }
-  return out;
+/** A module's config (as a Python-JSON object) and its tensors, read in one native task. */
+async function moduleState(model: BertModel, kind: NativeModuleKind, name: string): Promise<{ config: PyObject; tensors: NativeTensorToWrite[] }> {
+  const state = await native(() => model._native().moduleTensors(kind, name));
+  const config = parsePy(state.config);
+  if (!(config instanceof PyObject)) throw new Error(`internal: the ${kind} config of "${name}" is not a JSON object`);
+  const tensors = state.tensors.map((t) => ({ name: filePrefix(kind) + t.name, dtype: 'F32' as const, shape: t.shape, data: t.data }));
+  return { config, tensors };
 }
 
 function outer(model: BertModel, name: string) {
@@ -212,8 +197,10 @@ export async function loadAdapter(model: BertModel, dir: string, options: { load
   }
   const weights = await readWeights(dir, ADAPTER_WEIGHTS_NAME, ADAPTER_BIN_NAME);
   const configText = typeof config === 'string' ? JSON.stringify(config) : dumpPyCompact(config);
-  const params = addModule(path, () => model._native().addAdapter(name, configText, null, 0));
-  await fillModule(model, 'adapter', name, inFile, params, weights);
+  const handle = model._native();
+  const shapes = checkedBy(path, () => handle.moduleShapes('adapter', name, configText, null));
+  const values = moduleValues('adapter', name, inFile, shapes, weights);
+  await addWithValues(path, () => handle.addAdapter(name, configText, null, 0, values));
   return name;
 }
 
@@ -222,8 +209,7 @@ export async function saveAdapter(model: BertModel, dir: string, name: string): 
   checkDir(dir);
   checkName(name, 'name');
   if (!model.adapters().includes(name)) throw new InvalidArgumentError(`saveAdapter: the model has no adapter named "${name}"`);
-  const config = nativeConfig(model, 'adapter', name);
-  const tensors = await moduleTensors(model, 'adapter', name);
+  const { config, tensors } = await moduleState(model, 'adapter', name);
   await ensureDir(dir);
   await writeWeights(join(dir, ADAPTER_WEIGHTS_NAME), tensors);
   await writeJsonAtomic(join(dir, ADAPTER_CONFIG_NAME), fileObject(config, outer(model, name)));
@@ -256,8 +242,10 @@ export async function loadHead(model: BertModel, dir: string, options: { loadAs?
   }
   const weights = await readWeights(dir, HEAD_WEIGHTS_NAME, HEAD_BIN_NAME);
   const configText = dumpPyCompact(config);
-  const params = addModule(path, () => model._native().addHead(name, configText, 0));
-  await fillModule(model, 'head', name, inFile, params, weights);
+  const handle = model._native();
+  const shapes = checkedBy(path, () => handle.moduleShapes('head', name, configText));
+  const values = moduleValues('head', name, inFile, shapes, weights);
+  await addWithValues(path, () => handle.addHead(name, configText, 0, values));
   return name;
 }
 
@@ -266,8 +254,7 @@ export async function saveHead(model: BertModel, dir: string, name: string): Pro
   checkDir(dir);
   checkName(name, 'name');
   if (!model.heads().includes(name)) throw new InvalidArgumentError(`saveHead: the model has no head named "${name}"`);
-  const config = nativeConfig(model, 'head', name);
-  const tensors = await moduleTensors(model, 'head', name);
+  const { config, tensors } = await moduleState(model, 'head', name);
   await ensureDir(dir);
   await writeWeights(join(dir, HEAD_WEIGHTS_NAME), tensors);
   await writeJsonAtomic(join(dir, HEAD_CONFIG_NAME), fileObject(config, outer(model, name)));
@@ -316,8 +303,10 @@ export async function loadAdapterFusion(model: BertModel, dir: string): Promise<
   }
   const weights = await readWeights(dir, FUSION_WEIGHTS_NAME, FUSION_BIN_NAME);
   const configText = typeof config === 'string' ? JSON.stringify(config) : dumpPyCompact(config);
-  const params = addModule(path, () => model._native().addAdapterFusion(names, configText, null, 0));
-  await fillModule(model, 'fusion', name, name, params, weights);
+  const handle = model._native();
+  const shapes = checkedBy(path, () => handle.moduleShapes('fusion', names, configText, null));
+  const values = moduleValues('fusion', name, name, shapes, weights);
+  await addWithValues(path, () => handle.addAdapterFusion(names, configText, null, 0, values));
   return name;
 }
 
@@ -326,8 +315,7 @@ export async function saveAdapterFusion(model: BertModel, dir: string, name: str
   checkDir(dir);
   checkName(name, 'name');
   if (!model.adapterFusions().includes(name)) throw new InvalidArgumentError(`saveAdapterFusion: the model has no fusion "${name}"`);
-  const config = nativeConfig(model, 'fusion', name);
-  const tensors = await moduleTensors(model, 'fusion', name);
+  const { config, tensors } = await moduleState(model, 'fusion', name);
   const adapterNames: PyJson = name.split(',');
   await ensureDir(dir);
   await writeWeights(join(dir, FUSION_WEIGHTS_NAME), tensors);

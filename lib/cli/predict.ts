@@ -146,7 +146,7 @@ async function setUp(args: PredictArgs): Promise<{ model: BertModel; head: HeadS
       }
       headName = heads[0];
     }
-    model.setActiveAdapters(setup, { head: headName });
+    await model.setActiveAdapters(setup, { head: headName });
     const info = model.activeHead();
     if (!info) throw new Error(`head "${headName}" is not active after setActiveAdapters`);
     const config = model.headConfig(info.name);

@@ -181,25 +181,17 @@ export class BertModel {
   /**
    * Chooses which parameters get gradients: 'all', 'none', or a list of names where a
    * trailing '*' matches a prefix (e.g. 'encoder.layer.3.*'). Frozen parameters get no
-   * gradient buffer and no weight-gradient GEMM. Gradients restart from zero.
+   * gradient buffer and no weight-gradient GEMM. Gradients and optimiser state restart from
+   * zero. Names are matched when the call runs, after every earlier call on the model.
    */
-  setTrainable(spec: 'all' | 'none' | string[]): void {
+  async setTrainable(spec: 'all' | 'none' | string[]): Promise<void> {
     const handle = this.#handle();
-    const params = handle.params();
-    let flags: boolean[];
-    if (spec === 'all' || spec === 'none') {
-      flags = params.map(() => spec === 'all');
-    } else if (Array.isArray(spec) && spec.every((s) => typeof s === 'string')) {
-      const known = new Set(params.map((p) => p.name));
-      for (const s of spec) {
-        const matches = s.endsWith('*') ? params.some((p) => p.name.startsWith(s.slice(0, -1))) : known.has(s);
-        if (!matches) throw new TypeError(`setTrainable: "${s}" matches no parameter`);
-      }
-      flags = params.map((p) => spec.some((s) => (s.endsWith('*') ? p.name.startsWith(s.slice(0, -1)) : p.name === s)));
-    } else {
-      throw new TypeError("spec must be 'all', 'none' or an array of parameter names");
-    }
-    nativeSync(() => handle.setTrainable(flags));
+    let selectors: string[];
+    if (spec === 'all') selectors = ['*'];
+    else if (spec === 'none') selectors = [];
+    else if (Array.isArray(spec) && spec.every((s) => typeof s === 'string' && s !== '' && !s.startsWith('@'))) selectors = [...spec];
+    else throw new TypeError("spec must be 'all', 'none' or an array of parameter names");
+    return native(() => handle.setTrainable(selectors));
   }
 
   async zeroGrad(): Promise<void> {
@@ -230,7 +222,7 @@ export class BertModel {
   // ---------------------------------------------------------------- adapters, fusion, heads
 
   /** Adds a bottleneck adapter (AdapterHub "pfeiffer" by default), initialised as AdapterHub's "bert" init. */
-  addAdapter(name: string, options: AddAdapterOptions = {}): void {
+  async addAdapter(name: string, options: AddAdapterOptions = {}): Promise<void> {
     const handle = this.#handle();
     if (typeof name !== 'string') throw new TypeError('name must be a string');
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
@@ -239,19 +231,19 @@ export class BertModel {
       throw new TypeError("options.config must be 'pfeiffer', 'houlsby' or an AdapterHub config object");
     }
     const overrides = adapterOverrides(options);
-    nativeSync(() =>
+    await native(() =>
       handle.addAdapter(name, JSON.stringify(config), Object.keys(overrides).length ? JSON.stringify(overrides) : null, options.seed ?? 0),
     );
   }
 
   /** Adds an AdapterFusion layer over existing adapters (named "a,b,c"). */
-  addAdapterFusion(adapters: string[] | Fuse, options: AddFusionOptions = {}): void {
+  async addAdapterFusion(adapters: string[] | Fuse, options: AddFusionOptions = {}): Promise<void> {
     const handle = this.#handle();
     const names = adapters instanceof Fuse ? [...adapters.adapters] : adapters;
     if (!Array.isArray(names) || names.some((n) => typeof n !== 'string')) throw new TypeError('adapters must be a Fuse or an array of adapter names');
     if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
     const overrides = fusionOverrides(options);
-    nativeSync(() =>
+    await native(() =>
       handle.addAdapterFusion(
         names,
         JSON.stringify(options.config ?? 'dynamic'),
@@ -262,19 +254,19 @@ export class BertModel {
   }
 
   /** AdapterHub's classification head on [CLS]: dropout → Linear(D,D) → tanh → dropout → Linear(D, numLabels); numLabels 1 = regression (MSE). */
-  addClassificationHead(name: string, options: AddClassificationHeadOptions): void {
+  async addClassificationHead(name: string, options: AddClassificationHeadOptions): Promise<void> {
     const handle = this.#handle();
     if (typeof name !== 'string') throw new TypeError('name must be a string');
     const config = classificationHeadConfig(options);
-    nativeSync(() => handle.addHead(name, JSON.stringify(config), options.seed ?? 0));
+    await native(() => handle.addHead(name, JSON.stringify(config), options.seed ?? 0));
   }
 
   /** One score per choice, softmax over the choices; batches hold numChoices rows per example. */
-  addMultipleChoiceHead(name: string, options: AddMultipleChoiceHeadOptions): void {
+  async addMultipleChoiceHead(name: string, options: AddMultipleChoiceHeadOptions): Promise<void> {
     const handle = this.#handle();
     if (typeof name !== 'string') throw new TypeError('name must be a string');
     const config = multipleChoiceHeadConfig(options);
-    nativeSync(() => handle.addHead(name, JSON.stringify(config), options.seed ?? 0));
+    await native(() => handle.addHead(name, JSON.stringify(config), options.seed ?? 0));
   }
 
   /** Removes an adapter (and any fusion over it). */
@@ -315,14 +307,19 @@ export class BertModel {
     return JSON.parse(nativeSync(() => handle.moduleConfig('head', name)));
   }
 
-  /** Which adapters run (one name, a Fuse, or null for none) and which head predicts. */
-  setActiveAdapters(setup: AdapterSetup, options: { head?: string | null } = {}): void {
+  /**
+   * Which adapters run (one name, a Fuse, or null for none) and which head predicts (by
+   * default the head that is active when the call runs; null for none).
+   */
+  async setActiveAdapters(setup: AdapterSetup, options: { head?: string | null } = {}): Promise<void> {
     const handle = this.#handle();
-    const head = options.head ?? handle.headInfo()?.name ?? null;
-    if (setup === null || setup === undefined) nativeSync(() => handle.setActive('none', [], head));
-    else if (setup instanceof Fuse) nativeSync(() => handle.setActive('fuse', [...setup.adapters], head));
-    else if (typeof setup === 'string') nativeSync(() => handle.setActive('single', [setup], head));
-    else throw new TypeError('setup must be an adapter name, a Fuse or null');
+    if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
+    const head = options.head;
+    if (head !== undefined && head !== null && typeof head !== 'string') throw new TypeError('options.head must be a string or null');
+    if (setup === null || setup === undefined) return native(() => handle.setActive('none', [], head));
+    if (setup instanceof Fuse) return native(() => handle.setActive('fuse', [...setup.adapters], head));
+    if (typeof setup === 'string') return native(() => handle.setActive('single', [setup], head));
+    throw new TypeError('setup must be an adapter name, a Fuse or null');
   }
 
   /** The active head: name, number of classes, regression / multiple choice. */
@@ -331,9 +328,9 @@ export class BertModel {
   }
 
   /** Use the direct (unregrouped) fusion form — the test oracle and a benchmark baseline. */
-  setFusionDirect(direct: boolean): void {
+  async setFusionDirect(direct: boolean): Promise<void> {
     const handle = this.#handle();
-    nativeSync(() => handle.setFusionDirect(direct));
+    return native(() => handle.setFusionDirect(direct));
   }
 
   async loadAdapter(dir: string, options: { loadAs?: string } = {}): Promise<string> {
@@ -395,11 +392,16 @@ export class BertModel {
     return native(() => handle.optimizerStep(options));
   }
 
-  /** Which trainable parameters get weight decay: a predicate on names (default: all). */
-  setWeightDecay(predicate: (name: string) => boolean): void {
+  /**
+   * Which trainable parameters get weight decay: a predicate on names (default: all). It is
+   * asked of the parameters in parameters() now, so await earlier changes to the model first;
+   * parameters added later get no decay until this is called again.
+   */
+  async setWeightDecay(predicate: (name: string) => boolean): Promise<void> {
     const handle = this.#handle();
-    const flags = handle.params().map((p) => predicate(p.name));
-    nativeSync(() => handle.setWeightDecayMask(flags));
+    if (typeof predicate !== 'function') throw new TypeError('predicate must be a function');
+    const names = handle.params().map((p) => p.name).filter((n) => predicate(n));
+    return native(() => handle.setWeightDecayNames(names));
   }
 
   /** Adam's moments of one parameter and the step count (for checkpoints). */
@@ -411,55 +413,49 @@ export class BertModel {
     const handle = this.#handle();
     return native(() => handle.setOptimizerState(steps, name, m, v));
   }
-  resetOptimizer(): void {
+  async resetOptimizer(): Promise<void> {
     const handle = this.#handle();
-    nativeSync(() => handle.resetOptimizer());
+    return native(() => handle.resetOptimizer());
   }
   /** Fusion softmax temperatures per (layer, site), AdapterHub-annealed when `temperature` is on. */
-  fusionTemperatures(adapters: string[] | Fuse | string): Float32Array {
+  async fusionTemperatures(adapters: string[] | Fuse | string): Promise<Float32Array> {
     const handle = this.#handle();
-    return nativeSync(() => handle.fusionTemperatures(fusionName(adapters)));
+    return native(() => handle.fusionTemperatures(fusionName(adapters)));
   }
-  setFusionTemperatures(adapters: string[] | Fuse | string, temperatures: Float32Array): void {
+  async setFusionTemperatures(adapters: string[] | Fuse | string, temperatures: Float32Array): Promise<void> {
     const handle = this.#handle();
-    nativeSync(() => handle.setFusionTemperatures(fusionName(adapters), temperatures));
+    if (!(temperatures instanceof Float32Array)) throw new TypeError('temperatures must be a Float32Array');
+    return native(() => handle.setFusionTemperatures(fusionName(adapters), temperatures));
   }
 
   // ---------------------------------------------------------------- training modes
 
   /** Head only: everything frozen but the active (or named) head. */
-  trainHead(head?: string): void {
-    const h = head ?? this.#requireHead();
-    this.setTrainable([`heads.${h}.*`]);
+  async trainHead(head?: string): Promise<void> {
+    const handle = this.#handle();
+    if (head !== undefined && typeof head !== 'string') throw new TypeError('head must be a string');
+    return native(() => handle.setTrainable([head === undefined ? '@head' : `@head:${head}`]));
   }
 
   /** Full fine-tuning: every weight of the encoder, the active adapters and fusion, and the head. */
-  trainFull(): void {
-    this.setTrainable('all');
+  async trainFull(): Promise<void> {
+    return this.setTrainable('all');
   }
 
   /** One adapter and the active head; BERT frozen (AdapterHub train_adapter). */
-  trainAdapter(name: string): void {
+  async trainAdapter(name: string): Promise<void> {
     const handle = this.#handle();
-    const h = this.#requireHead();
-    const names = nativeSync(() => handle.moduleParamNames('adapter', name));
-    this.setTrainable([...names, `heads.${h}.*`]);
+    if (typeof name !== 'string') throw new TypeError('name must be a string');
+    return native(() => handle.setTrainable([`@adapter:${name}`, '@head']));
   }
 
   /** The fusion layers and the active head; BERT and adapters frozen (AdapterHub train_adapter_fusion). */
-  trainAdapterFusion(adapters: string[] | Fuse | string, options: TrainAdapterFusionOptions = {}): void {
+  async trainAdapterFusion(adapters: string[] | Fuse | string, options: TrainAdapterFusionOptions = {}): Promise<void> {
     const handle = this.#handle();
-    const h = this.#requireHead();
     const key = fusionName(adapters);
-    const names = [...nativeSync(() => handle.moduleParamNames('fusion', key))];
-    if (options.unfreezeAdapters) for (const a of key.split(',')) names.push(...nativeSync(() => handle.moduleParamNames('adapter', a)));
-    this.setTrainable([...names, `heads.${h}.*`]);
-  }
-
-  #requireHead(): string {
-    const info = this.#handle().headInfo();
-    if (!info) throw new TypeError('no active head: call setActiveAdapters(setup, { head }) first');
-    return info.name;
+    const selectors = [`@fusion:${key}`, '@head'];
+    if (options.unfreezeAdapters) for (const a of key.split(',')) selectors.push(`@adapter:${a}`);
+    return native(() => handle.setTrainable(selectors));
   }
 
   /** @internal the native handle, for lib/ modules (file IO, trainer). */

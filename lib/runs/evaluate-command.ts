@@ -92,7 +92,7 @@ export async function evaluateCommand(o: EvaluateCommandOptions): Promise<Evalua
       setup = new Fuse(...want);
     }
     const headName = await model.loadHead(head);
-    model.setActiveAdapters(setup, { head: headName });
+    await model.setActiveAdapters(setup, { head: headName });
     checkHeadFitsTask(model, spec);
     const tokenizer = await Tokenizer.fromPretrained(r.model);
     const records = await loadTask(spec, split, { dataDir: o.data });

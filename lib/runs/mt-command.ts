@@ -146,7 +146,7 @@ async function runSeed(o: MtAdaptersCommandOptions, config: 'pfeiffer' | 'houlsb
   const model = await loadModel(o.model, modelOptions(o));
   try {
     // The same seed for every task's modules, as an ST-A run of that task and seed would use.
-    for (const spec of specs) addTaskAdapter(model, spec, config, o, seed);
+    for (const spec of specs) await addTaskAdapter(model, spec, config, o, seed);
     const checkpointDir = join(dir, 'checkpoints');
     const log = new JsonlLog(join(dir, METRICS_FILE));
     const logEvery = o.logEvery ?? 10;
@@ -202,7 +202,7 @@ async function runSeed(o: MtAdaptersCommandOptions, config: 'pfeiffer' | 'houlsb
     const evalBatch = trainer.options.evalBatchSize;
     const results: { dev: SplitResult; test: SplitResult | null }[] = [];
     for (const [i, spec] of specs.entries()) {
-      model.setActiveAdapters(spec.name, { head: spec.name });
+      await model.setActiveAdapters(spec.name, { head: spec.name });
       const dev = await evaluateSplit(model, data[i].dev, 'dev', spec, evalBatch, o.signal);
       const test = data[i].test ? await evaluateSplit(model, data[i].test!, 'test', spec, evalBatch, o.signal) : null;
       results.push({ dev, test });

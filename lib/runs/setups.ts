@@ -15,8 +15,8 @@ export function headPlan(): SetupPlan {
   return {
     setup: 'head',
     async build(model, seed, spec) {
-      addTaskHead(model, spec, spec.name, seed);
-      model.setActiveAdapters(null, { head: spec.name });
+      await addTaskHead(model, spec, spec.name, seed);
+      await model.setActiveAdapters(null, { head: spec.name });
       return { trainer: { mode: 'head', head: spec.name }, adapters: [] };
     },
     async save(model, dir, spec) {
@@ -31,8 +31,8 @@ export function fullPlan(): SetupPlan {
   return {
     setup: 'full',
     async build(model, seed, spec) {
-      addTaskHead(model, spec, spec.name, seed);
-      model.setActiveAdapters(null, { head: spec.name });
+      await addTaskHead(model, spec, spec.name, seed);
+      await model.setActiveAdapters(null, { head: spec.name });
       return { trainer: { mode: 'full', head: spec.name }, adapters: [] };
     },
     async save(model, dir, spec) {
@@ -59,8 +59,8 @@ export function adapterPlan(o: AdapterPlanOptions = {}): SetupPlan {
   return {
     setup: config === 'houlsby' ? 'st-a-houlsby' : 'st-a',
     async build(model, seed, spec) {
-      addTaskAdapter(model, spec, config, o, seed);
-      model.setActiveAdapters(spec.name, { head: spec.name });
+      await addTaskAdapter(model, spec, config, o, seed);
+      await model.setActiveAdapters(spec.name, { head: spec.name });
       return { trainer: { mode: 'adapter', adapter: spec.name, head: spec.name }, adapters: [spec.name] };
     },
     async save(model, dir, spec) {
@@ -73,14 +73,14 @@ export function adapterPlan(o: AdapterPlanOptions = {}): SetupPlan {
 }
 
 /** The adapter and head of a task, both named after it and seeded (ST-A and MT-A alike). */
-export function addTaskAdapter(model: BertModel, spec: TaskSpec, config: 'pfeiffer' | 'houlsby', o: AdapterPlanOptions, seed: number): void {
-  model.addAdapter(spec.name, {
+export async function addTaskAdapter(model: BertModel, spec: TaskSpec, config: 'pfeiffer' | 'houlsby', o: AdapterPlanOptions, seed: number): Promise<void> {
+  await model.addAdapter(spec.name, {
     config,
     seed,
     ...(o.reductionFactor !== undefined ? { reductionFactor: o.reductionFactor } : {}),
     ...(o.nonLinearity !== undefined ? { nonLinearity: o.nonLinearity } : {}),
   });
-  addTaskHead(model, spec, spec.name, seed);
+  await addTaskHead(model, spec, spec.name, seed);
 }
 
 /**
@@ -128,9 +128,9 @@ export function fusionPlan(o: FusionPlanOptions): SetupPlan {
       }
       if (names.length < 2) throw new InvalidArgumentError(`fusion needs at least 2 adapters, got ${names.length}`);
       fused = names;
-      model.addAdapterFusion(new Fuse(...names), { config: o.fusionConfig ?? 'dynamic', seed });
-      addTaskHead(model, spec, spec.name, seed);
-      model.setActiveAdapters(new Fuse(...names), { head: spec.name });
+      await model.addAdapterFusion(new Fuse(...names), { config: o.fusionConfig ?? 'dynamic', seed });
+      await addTaskHead(model, spec, spec.name, seed);
+      await model.setActiveAdapters(new Fuse(...names), { head: spec.name });
       return { trainer: { mode: 'fusion', fusion: new Fuse(...names), head: spec.name }, adapters: names };
     },
     async save(model, dir, spec) {

@@ -93,10 +93,10 @@ export function checkSeeds(seeds: unknown): number[] {
 }
 
 /** The head a task needs, named after the task. */
-export function addTaskHead(model: BertModel, spec: TaskSpec, name: string, seed: number): void {
+export async function addTaskHead(model: BertModel, spec: TaskSpec, name: string, seed: number): Promise<void> {
   const h = headOptionsFor(spec);
-  if (h.type === 'multiple_choice') model.addMultipleChoiceHead(name, { numChoices: h.numChoices, seed });
-  else model.addClassificationHead(name, { numLabels: h.numLabels, id2label: h.id2label, seed });
+  if (h.type === 'multiple_choice') await model.addMultipleChoiceHead(name, { numChoices: h.numChoices, seed });
+  else await model.addClassificationHead(name, { numLabels: h.numLabels, id2label: h.id2label, seed });
 }
 
 export function modelOptions(o: Pick<TrainCommandOptions, 'threads' | 'device' | 'gemm'>): LoadModelOptions {

@@ -419,7 +419,7 @@ export class MultiTaskTrainer {
   }
 
   /** Every encoder weight and every task's adapter and head; other modules frozen. Resets the optimizer. */
-  #applyMode(): void {
+  async #applyMode(): Promise<void> {
     const m = this.model;
     const native = m._native();
     const modules = new Set<string>();
@@ -428,13 +428,13 @@ export class MultiTaskTrainer {
     for (const h of m.heads()) for (const n of native.moduleParamNames('head', h)) modules.add(n);
     const names = m.parameters().map((p) => p.name).filter((n) => !modules.has(n));
     for (const t of this.options.tasks) names.push(...native.moduleParamNames('adapter', t.adapter), ...native.moduleParamNames('head', t.head));
-    m.setTrainable(names);
-    m.setWeightDecay(defaultWeightDecayFilter);
+    await m.setTrainable(names);
+    await m.setWeightDecay(defaultWeightDecayFilter);
   }
 
-  #activate(task: number): void {
+  async #activate(task: number): Promise<void> {
     const t = this.options.tasks[task];
-    this.model.setActiveAdapters(t.adapter, { head: t.head });
+    await this.model.setActiveAdapters(t.adapter, { head: t.head });
   }
 
   async #train(opts: MultiTaskTrainOptions, signal: AbortSignal | undefined): Promise<MultiTaskTrainResult> {
@@ -446,7 +446,7 @@ export class MultiTaskTrainer {
     const metrics: (string | null)[] = [];
     for (let i = 0; i < T; i++) {
       const task = o.tasks[i];
-      this.#activate(i);
+      await this.#activate(i);
       const vo = validateOptionsFor(this.model, true);
       sizes.push(validateDataset(this.#data[i].trainSet, `tasks[${i}].trainSet`, vo));
       if (this.#data[i].evalSet) validateDataset(this.#data[i].evalSet, `tasks[${i}].evalSet`, vo);
@@ -471,7 +471,7 @@ export class MultiTaskTrainer {
     if (opts.resumeFrom !== undefined) {
       await this.#resume(opts.resumeFrom === true ? o.checkpointDir! : opts.resumeFrom, datasets);
     } else {
-      this.#applyMode();
+      await this.#applyMode();
       this.#state = freshState(T);
     }
     const state = this.#state;
@@ -509,7 +509,7 @@ export class MultiTaskTrainer {
         }
         const i = drawTask(probabilities, o.seed, epoch, s);
         if (i !== active) {
-          this.#activate(i);
+          await this.#activate(i);
           active = i;
         }
         const batch = collate(batchOf(i, state.drawn[i]), { padTokenId, regression: heads[i].kind === 'regression' });
@@ -535,7 +535,7 @@ export class MultiTaskTrainer {
           evals.push(undefined);
           continue;
         }
-        this.#activate(i);
+        await this.#activate(i);
         evals.push(await evaluateDataset(this.model, ds, { batchSize: o.evalBatchSize, signal }, `tasks[${i}].evalSet`));
       }
       const stepsDone = state.globalStep;
@@ -624,7 +624,7 @@ export class MultiTaskTrainer {
     }
     const want = savedTrainable(ck);
     // ---- apply
-    this.#applyMode();
+    await this.#applyMode();
     await restoreTrainable(this.model, ck, want);
     const T = this.options.tasks.length;
     this.#state = {

@@ -420,35 +420,35 @@ export class Trainer {
   }
 
   /** Makes the configured adapters / fusion and head the model's active setup. */
-  #activate(): void {
+  async #activate(): Promise<void> {
     const o = this.options;
-    const head = o.head ?? this.model.activeHead()?.name ?? null;
-    if (o.adapter !== null) this.model.setActiveAdapters(o.adapter, { head });
-    else if (o.fusion !== null) this.model.setActiveAdapters(new Fuse(...o.fusion), { head });
+    const head = o.head ?? undefined; // undefined: the head active when it runs
+    if (o.adapter !== null) await this.model.setActiveAdapters(o.adapter, { head });
+    else if (o.fusion !== null) await this.model.setActiveAdapters(new Fuse(...o.fusion), { head });
   }
 
   /** Trainable parameters and weight decay for the mode (resets the optimizer). */
-  #applyMode(): void {
+  async #applyMode(): Promise<void> {
     const o = this.options;
     const m = this.model;
-    if (o.mode === 'adapter') m.trainAdapter(o.adapter!);
-    else if (o.mode === 'fusion') m.trainAdapterFusion(new Fuse(...o.fusion!), { unfreezeAdapters: o.unfreezeAdapters });
-    else if (o.mode === 'head') m.trainHead();
-    else m.trainFull();
+    if (o.mode === 'adapter') await m.trainAdapter(o.adapter!);
+    else if (o.mode === 'fusion') await m.trainAdapterFusion(new Fuse(...o.fusion!), { unfreezeAdapters: o.unfreezeAdapters });
+    else if (o.mode === 'head') await m.trainHead();
+    else await m.trainFull();
     const active = m.activeHead()!.name;
     // transformers' grouping; other heads (trainable in 'full' mode, but without gradients) are not decayed.
-    m.setWeightDecay((name) => defaultWeightDecayFilter(name) && (!name.startsWith('heads.') || name.startsWith(`heads.${active}.`)));
+    await m.setWeightDecay((name) => defaultWeightDecayFilter(name) && (!name.startsWith('heads.') || name.startsWith(`heads.${active}.`)));
   }
 
-  #temperatures(): Record<string, number[]> {
+  async #temperatures(): Promise<Record<string, number[]>> {
     const out: Record<string, number[]> = {};
-    for (const key of this.model.adapterFusions()) out[key] = Array.from(this.model.fusionTemperatures(key));
+    for (const key of this.model.adapterFusions()) out[key] = Array.from(await this.model.fusionTemperatures(key));
     return out;
   }
 
-  #setTemperatures(t: Record<string, number[]>): void {
+  async #setTemperatures(t: Record<string, number[]>): Promise<void> {
     for (const [key, values] of Object.entries(t)) {
-      if (this.model.adapterFusions().includes(key)) this.model.setFusionTemperatures(key, Float32Array.from(values));
+      if (this.model.adapterFusions().includes(key)) await this.model.setFusionTemperatures(key, Float32Array.from(values));
     }
   }
 
@@ -467,7 +467,7 @@ export class Trainer {
     if (this.#busy) throw new InvalidArgumentError('the trainer is busy (train() is running): evaluate after it settles');
     if (typeof opts !== 'object' || opts === null) throw new TypeError('options must be an object');
     const signal = checkSignal(opts.signal, 'options.signal') ?? this.#callbacks.signal;
-    this.#activate();
+    await this.#activate();
     const vo = validateOptionsFor(this.model, true);
     const n = validateDataset(evalSet, 'evalSet', vo);
     const batchSize = opts.batchSize === undefined ? this.options.evalBatchSize : opts.batchSize;
@@ -521,10 +521,10 @@ export class Trainer {
     }
     const want = savedTrainable(ck);
     // ---- apply
-    this.#activate();
-    this.#applyMode();
+    await this.#activate();
+    await this.#applyMode();
     await restoreTrainable(this.model, ck, want, ` in mode '${this.options.mode}'`);
-    this.#setTemperatures((s.fusionTemperatures as Record<string, number[]>) ?? {});
+    await this.#setTemperatures((s.fusionTemperatures as Record<string, number[]>) ?? {});
     this.#state = {
       epoch: s.epoch as number,
       globalStep: s.globalStep as number,
@@ -553,6 +553,7 @@ export class Trainer {
   async #saveCheckpoint(dir: string): Promise<string> {
     const s = this.#state;
     const { checkpointDir: _dir, ...options } = this.options;
+    const temperatures = await this.#temperatures();
     return saveTrainingCheckpoint(
       this.model,
       dir,
@@ -569,7 +570,7 @@ export class Trainer {
         badEvals: s.badEvals,
         batchInEpoch: s.batchInEpoch,
         partial: s.partial,
-        fusionTemperatures: this.#temperatures(),
+        fusionTemperatures: temperatures,
         bestTemperatures: s.bestTemperatures,
       }),
       s.bestParams,
@@ -596,7 +597,7 @@ export class Trainer {
   async #train(trainSet: Dataset, evalSet: Dataset | null, opts: TrainOptions, signal: AbortSignal | undefined): Promise<TrainResult> {
     const o = this.options;
     // ---- every check before anything changes
-    this.#activate();
+    await this.#activate();
     const vo = validateOptionsFor(this.model, true);
     const n = validateDataset(trainSet, 'trainSet', vo);
     const nEval = evalSet ? validateDataset(evalSet, 'evalSet', vo) : 0;
@@ -621,7 +622,7 @@ export class Trainer {
         );
       }
     } else {
-      this.#applyMode();
+      await this.#applyMode();
       this.#state = freshState();
     }
     this.#resumed = false;
@@ -634,7 +635,7 @@ export class Trainer {
 
     // Evaluates, records, tracks the best; returns true when early stopping says stop.
     const evaluateNow = async (epoch: number): Promise<{ metrics: Metrics; stop: boolean }> => {
-      const temps = tracking ? this.#temperatures() : null;
+      const temps = tracking ? await this.#temperatures() : null;
       const metrics = await this.#evaluate(evalSet!, nEval, vo.head, o.evalBatchSize, signal);
       const record: EvalRecord = { epoch, step: state.globalStep, metrics };
       state.evaluations.push(record);
@@ -719,7 +720,7 @@ export class Trainer {
     const restoredBest = o.restoreBest && state.bestParams !== null;
     if (restoredBest) {
       await setParams(this.model, state.bestParams!);
-      if (state.bestTemperatures) this.#setTemperatures(state.bestTemperatures);
+      if (state.bestTemperatures) await this.#setTemperatures(state.bestTemperatures);
     }
     const result: TrainResult = {
       epochs: state.epoch,

@@ -53,6 +53,7 @@ BertModel::BertModel(std::shared_ptr<Backend> backend, const BertConfig& config)
   unit_offsets_.reset(*backend_, 2);
   backend_->copy_to_device(unit_offsets_.get(), unit.data(), sizeof(int32_t) * 2);
   reindex();
+  publish_locked();  // no other thread can see the model yet
 }
 
 BertModel::~BertModel() = default;
@@ -92,6 +93,10 @@ void BertModel::get_param(size_t index, float* host, size_t n) const {
 
 void BertModel::set_trainable(const std::vector<bool>& trainable) {
   std::lock_guard<std::mutex> lock(mu_);
+  set_trainable_locked(trainable);
+}
+
+void BertModel::set_trainable_locked(const std::vector<bool>& trainable) {
   store_.set_trainable(trainable);
   const int64_t D = config_.hidden_size;
   bool mixed = false;
@@ -103,6 +108,7 @@ void BertModel::set_trainable(const std::vector<bool>& trainable) {
   qkv_grad_scratch_.reset(*backend_, mixed ? static_cast<size_t>(3 * D * D + 3 * D) : 0);
   reset_optimizer_locked();
   have_activations_ = false;  // a backward must follow a forward with the same trainability
+  publish_locked();
 }
 
 void BertModel::zero_grad() {

@@ -8,10 +8,13 @@
 // F intermediate size, V vocabulary, P max positions, Y token types, N fused adapters.
 #pragma once
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "adapter_config.h"
@@ -21,6 +24,7 @@
 #include "device_buffer.h"
 #include "head.h"
 #include "model_needs.h"
+#include "model_snapshot.h"
 #include "param_store.h"
 
 namespace af {
@@ -40,12 +44,6 @@ struct ForwardOptions {
   uint64_t seed = 0;              // dropout seed of this step
 };
 
-// Which adapters run: none, one adapter, or a fusion over several (AdapterHub Fuse).
-struct ActiveSetup {
-  enum class Kind { None, Single, Fuse } kind = Kind::None;
-  std::vector<std::string> names;
-};
-
 // Indices into the parameter table for one encoder layer. q/k/v weights (and biases) are
 // adjacent, so query.weight is the start of one [3D, D] matrix (and query.bias of [3D]).
 struct BertLayerParams {
@@ -58,38 +56,63 @@ struct BertLayerParams {
 constexpr int kSites = 2;
 const char* site_prefix(int site);
 
+enum class InitKind : int;  // model_internal.h
+
 class BertModel {
  public:
   BertModel(std::shared_ptr<Backend> backend, const BertConfig& config);
   ~BertModel();
 
   const BertConfig& config() const { return config_; }
+  // The live parameter table. Not synchronised: for the thread that owns the model (the
+  // N-API layer reads snapshot() instead).
   const TensorTable& params() const { return store_.table(); }
   Backend& backend() { return *backend_; }
+
+  // The current snapshot (model_snapshot.h); never waits for a running call.
+  std::shared_ptr<const ModelSnapshot> snapshot() const { return std::atomic_load(&snapshot_); }
 
   // Hugging Face's initialisation of the encoder: matrices and embeddings N(0, stddev),
   // biases 0, LayerNorm weight 1 and bias 0; deterministic for a seed.
   void init_weights(uint64_t seed, float stddev = 0.02f);
 
   // ---- parameters (host copies; `n` must equal the entry's element count) ----
+  size_t param_index(const std::string& name) const;  // throws InvalidArgument naming it
   void set_param(size_t index, const float* host, size_t n);
   void get_param(size_t index, float* host, size_t n) const;
   void set_trainable(const std::vector<bool>& trainable);
+  // Trains exactly the parameters the selectors match, freezes the rest: "*" (all), a name,
+  // "prefix*", "@adapter:NAME", "@fusion:a,b", "@head:NAME", "@head" (the active head).
+  // Each selector must match at least one parameter.
+  void set_trainable_matching(const std::vector<std::string>& selectors);
   void zero_grad();
   void get_grad(size_t index, float* host, size_t n) const;
 
-  // ---- adapters, fusion, heads (model_modules.cpp) ----
-  // Adds adapter `name` at every site and layer its config selects, initialised as
-  // AdapterHub's "bert" init (seeded). Returns the names of the new parameters.
-  std::vector<std::string> add_adapter(const std::string& name, const AdapterConfig& config, uint64_t seed);
-  std::vector<std::string> add_fusion(const std::vector<std::string>& names, const FusionConfig& config, uint64_t seed);
-  std::vector<std::string> add_head(const std::string& name, const HeadConfig& config, uint64_t seed);
+  // ---- adapters, fusion, heads (model_modules.cpp, model_layout.cpp) ----
+  // Initial values of a module's parameters, by name; each vector holds the entry's numel.
+  using ModuleValues = std::unordered_map<std::string, std::vector<float>>;
+  // Adds adapter `name` at every site and layer its config selects. Without `values` it is
+  // initialised as AdapterHub's "bert" init (seeded); with them, `values` must hold exactly
+  // its parameters, and a mismatch leaves the model unchanged. Returns the new names.
+  std::vector<std::string> add_adapter(const std::string& name, const AdapterConfig& config, uint64_t seed,
+                                       const ModuleValues* values = nullptr);
+  std::vector<std::string> add_fusion(const std::vector<std::string>& names, const FusionConfig& config, uint64_t seed,
+                                      const ModuleValues* values = nullptr);
+  std::vector<std::string> add_head(const std::string& name, const HeadConfig& config, uint64_t seed,
+                                    const ModuleValues* values = nullptr);
+  // The parameters add_* would create, checked as add_* checks them against `snapshot`,
+  // without changing anything: safe from any thread.
+  TensorShapes adapter_shapes(const std::string& name, const AdapterConfig& config, const ModelSnapshot& snapshot) const;
+  TensorShapes fusion_shapes(const std::vector<std::string>& names, const FusionConfig& config,
+                             const ModelSnapshot& snapshot) const;
+  TensorShapes head_shapes(const std::string& name, const HeadConfig& config, const ModelSnapshot& snapshot) const;
   void delete_adapter(const std::string& name);
   void delete_fusion(const std::string& key);
   void delete_head(const std::string& name);
-  const AdapterConfig& adapter_config(const std::string& name) const;
-  const FusionConfig& fusion_config(const std::string& key) const;
-  const HeadConfig& head_config(const std::string& name) const;
+  // Copies (a reference could outlive a delete on another thread).
+  AdapterConfig adapter_config(const std::string& name) const;
+  FusionConfig fusion_config(const std::string& key) const;
+  HeadConfig head_config(const std::string& name) const;
   std::vector<std::string> adapter_names() const;
   std::vector<std::string> fusion_keys() const;
   std::vector<std::string> head_names() const;
@@ -99,8 +122,8 @@ class BertModel {
   std::vector<std::string> head_param_names(const std::string& name) const;
   // Active adapters and head (an empty head name: none).
   void set_active(const ActiveSetup& setup, const std::string& head);
-  const ActiveSetup& active() const { return active_; }
-  const std::string& active_head() const { return active_head_; }
+  ActiveSetup active() const;
+  std::string active_head() const;
   // Regrouped fusion (default) or the direct form (the oracle; for tests and benchmarks).
   void set_fusion_direct(bool direct);
 
@@ -128,15 +151,16 @@ class BertModel {
                       float* logits, FusionAttentions* fusion_attentions = nullptr);
   // Examples per batch for the active head (B, or B / num_choices).
   int examples(int batch_size) const;
-  int head_classes() const;
+  int head_classes() const;  // InvalidArgument without an active head
 
   // ---- optimiser (model_optim.cpp) ----
   struct AdamWOptions {
     float lr = 1e-4f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.0f;
     float max_grad_norm = 0;  // 0: no clipping
   };
-  // Weight decay applies to trainable entries whose flag is set (default: all).
-  void set_weight_decay_mask(const std::vector<bool>& decay);
+  // Weight decay applies to the trainable entries named here (default: all of them); names of
+  // entries added later get none until set again.
+  void set_weight_decay_names(const std::vector<std::string>& names);
   // One AdamW step, then zeroes the gradients. As torch.optim.AdamW, only the trainable
   // entries a backward wrote since the last step move (an inactive adapter or head is left
   // alone, weight decay included), each with its own step count for the bias correction.
@@ -207,6 +231,14 @@ class BertModel {
   void anneal_temperature(const SitePlan& plan, int layer, int site);
   void reset_optimizer_locked();
   void bump_setup();
+  // model_layout.cpp: the snapshot of the current state, published for readers.
+  void publish_locked();
+  void set_trainable_locked(const std::vector<bool>& trainable);
+  int examples_locked(int batch_size) const;
+  // Checks `values` against `shapes` (exactly those names, numel each), then adds the tensors
+  // and fills them with `values` or the seeded init; nothing changes when the check fails.
+  std::vector<std::string> add_tensors_locked(const TensorShapes& shapes, const std::vector<InitKind>& kinds,
+                                              float stddev, uint64_t seed, const ModuleValues* values);
 
   // model_optim.cpp
   void ensure_optimizer_locked();
@@ -262,7 +294,8 @@ class BertModel {
   // trainable entry, by trainable ordinal (so adding or removing frozen modules keeps them).
   DeviceBuffer<float> adam_m_, adam_v_;
   std::vector<int64_t> adam_steps_;
-  std::vector<bool> decay_mask_;
+  bool decay_all_ = true;                      // no set_weight_decay_names yet
+  std::unordered_set<std::string> decay_names_;
 
   // What the last forward left for backward.
   bool have_activations_ = false;
@@ -271,6 +304,7 @@ class BertModel {
   std::vector<std::array<float, kSites>> last_inv_temperature_;
 
   mutable std::mutex mu_;
+  std::shared_ptr<const ModelSnapshot> snapshot_;  // replaced by publish_locked(); read atomically
 };
 
 }  // namespace af

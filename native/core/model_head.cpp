@@ -21,6 +21,11 @@ void BertModel::mark_head_written(const HeadEntry& h) {
 }
 
 int BertModel::examples(int batch_size) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return examples_locked(batch_size);
+}
+
+int BertModel::examples_locked(int batch_size) const {
   if (active_head_.empty()) return batch_size;
   const HeadConfig& c = head(active_head_).config;
   if (c.type != HeadType::MultipleChoice) return batch_size;
@@ -31,6 +36,7 @@ int BertModel::examples(int batch_size) const {
 }
 
 int BertModel::head_classes() const {
+  std::lock_guard<std::mutex> lock(mu_);
   if (active_head_.empty()) fail(ErrorCode::InvalidArgument, "no active head: call setActiveAdapters(..., { head })");
   return head(active_head_).config.classes();
 }
@@ -43,7 +49,7 @@ BertModel::LossResult BertModel::run_head(const BertBatch& batch, const ForwardO
   const HeadEntry& h = head(active_head_);
   const HeadConfig& hc = h.config;
   const int B = batch.batch_size;
-  const int E = examples(B), C = hc.classes(), D = config_.hidden_size;
+  const int E = examples_locked(B), C = hc.classes(), D = config_.hidden_size;
   if (backward && !labels && !targets) fail(ErrorCode::InvalidArgument, "training needs labels");
   if (hc.regression() && labels) fail(ErrorCode::InvalidArgument, "a regression head (num_labels 1) takes float targets, not labels");
   if (!hc.regression() && targets) fail(ErrorCode::InvalidArgument, "a classification head takes integer labels, not float targets");

@@ -33,7 +33,7 @@ struct BertModel::FusionPack {
   DeviceBuffer<float> fold_g_w, fold_g_b, fold_s_w, fold_s_b, fold_r_w, fold_r_b, vup, vup_b, fold_tmp;
 };
 
-enum class InitKind { Zeros, Ones, Normal, Identity1e6, TruncNormal, KaimingUniform };
+enum class InitKind : int { Zeros, Ones, Normal, Identity1e6, TruncNormal, KaimingUniform };
 
 // Fills `host` with e.numel values of the given kind: Normal N(0, stddev); TruncNormal
 // N(0, stddev) cut at ±2 stddev; KaimingUniform U(-1/sqrt(fan_in), 1/sqrt(fan_in));
@@ -72,6 +72,16 @@ class DropoutSites {
 inline double fusion_dropout_p(const FusionConfig& f, const BertConfig& c) {
   return f.dropout_prob > 0 ? f.dropout_prob : c.attention_probs_dropout_prob;
 }
+
+// The key of a fusion over `names`: "a,b,c".
+inline std::string fusion_key(const std::vector<std::string>& names) {
+  std::string s;
+  for (size_t i = 0; i < names.size(); ++i) s += (i ? "," : "") + names[i];
+  return s;
+}
+
+// Whether an adapter with config `c` has a module at `site` (0 attention output, 1 FFN output).
+inline bool adapter_at_site(const AdapterConfig& c, int site) { return site == 0 ? c.mh_adapter : c.output_adapter; }
 
 void add_site_tensors(TensorTable& t, const std::string& pre, const SiteNeeds& n, int64_t T, int64_t D,
                       bool own_out);

@@ -43,10 +43,10 @@ void BertModel::ensure_optimizer_locked() {
   adam_steps_.assign(count, 0);
 }
 
-void BertModel::set_weight_decay_mask(const std::vector<bool>& decay) {
+void BertModel::set_weight_decay_names(const std::vector<std::string>& names) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (decay.size() != store_.size()) fail(ErrorCode::InvalidArgument, "weight-decay mask: expected one flag per parameter");
-  decay_mask_ = decay;
+  decay_all_ = false;
+  decay_names_ = std::unordered_set<std::string>(names.begin(), names.end());
 }
 
 double BertModel::optimizer_step(const AdamWOptions& o) {
@@ -77,7 +77,7 @@ double BertModel::optimizer_step(const AdamWOptions& o) {
     const int64_t step = ++adam_steps_[ordinal];
     const float bc1 = 1.0f - static_cast<float>(std::pow(double(o.beta1), double(step)));
     const float bc2 = 1.0f - static_cast<float>(std::pow(double(o.beta2), double(step)));
-    const bool decay = decay_mask_.size() != store_.size() || decay_mask_[i];
+    const bool decay = decay_all_ || decay_names_.count(e.name) > 0;
     be.adamw_update(p(i), g(i), adam_m_.get() + e.grad_offset, adam_v_.get() + e.grad_offset, e.numel, o.lr,
                     o.beta1, o.beta2, o.eps, decay ? o.weight_decay : 0.0f, bc1, bc2);
   }

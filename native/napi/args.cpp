@@ -1,6 +1,7 @@
 #include "args.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "js_errors.h"
@@ -55,12 +56,14 @@ std::string string_field(const Napi::Object& o, const char* key, const std::stri
   return string_arg(v, where + "." + key);
 }
 
+// length SIZE_MAX: any length.
 template <typename T, napi_typedarray_type Kind>
 static std::vector<T> typed_copy(const Napi::Value& v, const std::string& name, size_t length,
                                  const char* expected) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != Kind)
     type_error(v.Env(), name, expected);
   auto arr = v.As<Napi::TypedArrayOf<T>>();
+  if (length == SIZE_MAX) length = arr.ElementLength();
   if (arr.ElementLength() != length) {
     Napi::RangeError err = Napi::RangeError::New(
         v.Env(), name + " must have " + std::to_string(length) + " elements, got " +
@@ -79,6 +82,34 @@ std::vector<int32_t> int32_array_arg(const Napi::Value& v, const std::string& na
 
 std::vector<float> float32_array_arg(const Napi::Value& v, const std::string& name, size_t length) {
   return typed_copy<float, napi_float32_array>(v, name, length, "a Float32Array");
+}
+
+std::vector<float> float32_array_any(const Napi::Value& v, const std::string& name) {
+  return typed_copy<float, napi_float32_array>(v, name, SIZE_MAX, "a Float32Array");
+}
+
+std::vector<int32_t> int32_array_any(const Napi::Value& v, const std::string& name) {
+  return typed_copy<int32_t, napi_int32_array>(v, name, SIZE_MAX, "an Int32Array");
+}
+
+std::vector<std::string> string_array_arg(const Napi::Value& v, const std::string& name) {
+  if (!v.IsArray()) type_error(v.Env(), name, "an array of strings");
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<std::string> out;
+  for (uint32_t i = 0; i < a.Length(); ++i) out.push_back(string_arg(a.Get(i), name + "[" + std::to_string(i) + "]"));
+  return out;
+}
+
+Napi::Array string_array_to_js(Napi::Env env, const std::vector<std::string>& v) {
+  Napi::Array a = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); ++i) a.Set(i, v[i]);
+  return a;
+}
+
+Napi::Array shape_to_js(Napi::Env env, const std::vector<int64_t>& shape) {
+  Napi::Array a = Napi::Array::New(env, shape.size());
+  for (size_t k = 0; k < shape.size(); ++k) a.Set(k, Napi::Number::New(env, double(shape[k])));
+  return a;
 }
 
 Napi::Float32Array to_float32_array(Napi::Env env, const std::vector<float>& data) {

@@ -29,6 +29,12 @@ std::vector<int32_t> int32_array_arg(const Napi::Value& v, const std::string& na
 // A Float32Array of exactly `length` elements, copied.
 std::vector<float> float32_array_arg(const Napi::Value& v, const std::string& name, size_t length);
 
+// Typed arrays of any length, copied; the callee checks the length where the task runs.
+std::vector<float> float32_array_any(const Napi::Value& v, const std::string& name);
+std::vector<int32_t> int32_array_any(const Napi::Value& v, const std::string& name);
+std::vector<std::string> string_array_arg(const Napi::Value& v, const std::string& name);
+Napi::Array string_array_to_js(Napi::Env env, const std::vector<std::string>& v);
+Napi::Array shape_to_js(Napi::Env env, const std::vector<int64_t>& shape);
 // A new Float32Array holding a copy of `data`.
 Napi::Float32Array to_float32_array(Napi::Env env, const std::vector<float>& data);
 

@@ -1,6 +1,6 @@
 // NativeBertModel's head, loss and optimiser calls: predict, lossAndGrad, trainStep (one
 // native call for forward + backward + AdamW, so a training step crosses N-API once) and the
-// optimiser state for checkpoints.
+// optimiser state for checkpoints. Each is a task on the model's queue (model_queue.h).
 #include <cmath>
 #include <memory>
 
@@ -48,13 +48,21 @@ struct LabelArgs {
   const float* target_ptr() const { return targets.empty() ? nullptr : targets.data(); }
 };
 
-LabelArgs label_args(const Napi::Value& v, size_t examples) {
+// Copied on the JS thread; the count is checked where the task runs, against the head active then.
+LabelArgs label_args(const Napi::Value& v) {
   LabelArgs l;
   if (v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array)
-    l.targets = float32_array_arg(v, "labels", examples);
+    l.targets = float32_array_any(v, "labels");
   else
-    l.labels = int32_array_arg(v, "labels", examples);
+    l.labels = int32_array_any(v, "labels");
   return l;
+}
+
+void check_label_count(const LabelArgs& l, size_t examples) {
+  const size_t n = l.labels.empty() ? l.targets.size() : l.labels.size();
+  if (n != examples)
+    fail(ErrorCode::InvalidArgument, "labels must have " + std::to_string(examples) + " elements (one per example), got " +
+                                         std::to_string(n));
 }
 
 Napi::Object loss_to_js(Napi::Env env, const BertModel::LossResult& r) {
@@ -72,7 +80,7 @@ void BertModelWrap::RegisterTrainMethods(std::vector<PropertyDescriptor>& props)
   props.push_back(InstanceMethod("lossAndGrad", &BertModelWrap::LossAndGrad));
   props.push_back(InstanceMethod("trainStep", &BertModelWrap::TrainStep));
   props.push_back(InstanceMethod("optimizerStep", &BertModelWrap::OptimizerStep));
-  props.push_back(InstanceMethod("setWeightDecayMask", &BertModelWrap::SetWeightDecayMask));
+  props.push_back(InstanceMethod("setWeightDecayNames", &BertModelWrap::SetWeightDecayNames));
   props.push_back(InstanceMethod("getOptimizerState", &BertModelWrap::GetOptimizerState));
   props.push_back(InstanceMethod("setOptimizerState", &BertModelWrap::SetOptimizerState));
   props.push_back(InstanceMethod("resetOptimizer", &BertModelWrap::ResetOptimizer));
@@ -89,7 +97,7 @@ Napi::Value BertModelWrap::Predict(const Napi::CallbackInfo& info) {
   const bool want_attn = bool_field(opts, "outputFusionAttentions", "options", false);
   auto logits = std::make_shared<std::vector<float>>();
   auto attn = std::make_shared<BertModel::FusionAttentions>();
-  return PromiseWorker::start(
+  return run(
       env,
       [=] {
         logits->resize(size_t(m->examples(batch->batch_size)) * m->head_classes());
@@ -125,14 +133,15 @@ Napi::Value BertModelWrap::LossCall(const Napi::CallbackInfo& info, bool step) {
   const ForwardOptions fo = forward_options(opts, step);
   const bool backward = step || bool_field(opts, "backward", "options", true);
   const BertModel::AdamWOptions adam = step ? adamw_options(opts) : BertModel::AdamWOptions{};
-  const size_t examples = guard(env, [&] { return static_cast<size_t>(m->examples(batch->batch_size)); });
-  auto labels = std::make_shared<LabelArgs>(label_args(info[5], examples));
+  auto labels = std::make_shared<LabelArgs>(label_args(info[5]));
   auto logits = std::make_shared<std::vector<float>>();
   auto result = std::make_shared<BertModel::LossResult>();
   auto norm = std::make_shared<double>(0);
-  return PromiseWorker::start(
+  return run(
       env,
       [=] {
+        const size_t examples = static_cast<size_t>(m->examples(batch->batch_size));
+        check_label_count(*labels, examples);
         logits->resize(examples * m->head_classes());
         *result = m->run_head(batch->view(), fo, labels->label_ptr(), labels->target_ptr(), backward, logits->data());
         if (step) *norm = m->optimizer_step(adam);
@@ -151,7 +160,7 @@ Napi::Value BertModelWrap::OptimizerStep(const Napi::CallbackInfo& info) {
   auto m = model(env);
   const BertModel::AdamWOptions adam = adamw_options(options_arg(info[0], "options"));
   auto norm = std::make_shared<double>(0);
-  return PromiseWorker::start(
+  return run(
       env, [=] { *norm = m->optimizer_step(adam); },
       [=](Napi::Env env) -> Napi::Value {
         Napi::Object out = Napi::Object::New(env);
@@ -160,36 +169,36 @@ Napi::Value BertModelWrap::OptimizerStep(const Napi::CallbackInfo& info) {
       });
 }
 
-// setWeightDecayMask(flags: boolean[] in params() order)
-Napi::Value BertModelWrap::SetWeightDecayMask(const Napi::CallbackInfo& info) {
+// setWeightDecayNames(names: string[]) -> Promise<void>: the trainable parameters that decay.
+Napi::Value BertModelWrap::SetWeightDecayNames(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto m = model(env);
-  if (!info[0].IsArray()) type_error(env, "flags", "an array of booleans");
-  Napi::Array arr = info[0].As<Napi::Array>();
-  std::vector<bool> flags(arr.Length());
-  for (uint32_t i = 0; i < arr.Length(); ++i) flags[i] = bool_arg(arr.Get(i), "flags[" + std::to_string(i) + "]");
-  guard(env, [&] { m->set_weight_decay_mask(flags); });
-  return env.Undefined();
+  auto names = std::make_shared<std::vector<std::string>>(string_array_arg(info[0], "names"));
+  return run(env, [=] { m->set_weight_decay_names(*names); }, [](Napi::Env env) { return env.Undefined(); });
 }
 
 // getOptimizerState(name) -> Promise<{steps, m, v}>: steps is this parameter's own AdamW count.
 Napi::Value BertModelWrap::GetOptimizerState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto m = model(env);
-  const size_t index = param_index(env, info[0]);
-  const size_t n = m->params()[index].numel;
-  auto mv = std::make_shared<std::vector<float>>(2 * n);
+  const std::string name = string_arg(info[0], "name");
+  auto mm = std::make_shared<std::vector<float>>();
+  auto vv = std::make_shared<std::vector<float>>();
   auto steps = std::make_shared<int64_t>(0);
-  return PromiseWorker::start(
+  return run(
       env,
       [=] {
-        *steps = m->get_optimizer_state(index, mv->data(), mv->data() + n, n);
+        const size_t i = m->param_index(name);
+        const size_t n = m->params()[i].numel;
+        mm->resize(n);
+        vv->resize(n);
+        *steps = m->get_optimizer_state(i, mm->data(), vv->data(), n);
       },
       [=](Napi::Env env) -> Napi::Value {
         Napi::Object out = Napi::Object::New(env);
         out.Set("steps", static_cast<double>(*steps));
-        out.Set("m", to_float32_array(env, std::vector<float>(mv->begin(), mv->begin() + n)));
-        out.Set("v", to_float32_array(env, std::vector<float>(mv->begin() + n, mv->end())));
+        out.Set("m", to_float32_array(env, *mm));
+        out.Set("v", to_float32_array(env, *vv));
         return out;
       });
 }
@@ -199,20 +208,26 @@ Napi::Value BertModelWrap::SetOptimizerState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto m = model(env);
   const int64_t steps = int_arg(info[0], "steps", 0, 1LL << 53);
-  const size_t index = param_index(env, info[1]);
-  const size_t n = m->params()[index].numel;
-  auto mm = std::make_shared<std::vector<float>>(float32_array_arg(info[2], "m", n));
-  auto vv = std::make_shared<std::vector<float>>(float32_array_arg(info[3], "v", n));
-  return PromiseWorker::start(
-      env, [=] { m->set_optimizer_state(steps, index, mm->data(), vv->data(), n); },
+  const std::string name = string_arg(info[1], "name");
+  auto mm = std::make_shared<std::vector<float>>(float32_array_any(info[2], "m"));
+  auto vv = std::make_shared<std::vector<float>>(float32_array_any(info[3], "v"));
+  return run(
+      env,
+      [=] {
+        const size_t i = m->param_index(name);
+        const size_t n = m->params()[i].numel;
+        if (mm->size() != n || vv->size() != n)
+          fail(ErrorCode::ShapeMismatch, name + ": optimiser state needs " + std::to_string(n) + " values in m and v, got " +
+                                             std::to_string(mm->size()) + " and " + std::to_string(vv->size()));
+        m->set_optimizer_state(steps, i, mm->data(), vv->data(), n);
+      },
       [](Napi::Env env) { return env.Undefined(); });
 }
 
 Napi::Value BertModelWrap::ResetOptimizer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto m = model(env);
-  guard(env, [&] { m->reset_optimizer(); });
-  return env.Undefined();
+  return run(env, [=] { m->reset_optimizer(); }, [](Napi::Env env) { return env.Undefined(); });
 }
 
 }  // namespace af::napi

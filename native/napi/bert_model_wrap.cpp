@@ -1,6 +1,7 @@
-// NativeBertModel: the JS handle of a core BertModel. Heavy calls (load, forward, backward,
-// parameter transfers) run on worker threads and return Promises; each holds its own
-// reference to the model, so dispose() during a call frees the model when the call ends.
+// NativeBertModel: the JS handle of a core BertModel. Every call that reads weights or changes
+// the model is a task on the model's queue (model_queue.h) and returns a Promise; calls that
+// only describe the model read its snapshot. Each task holds its own reference to the model,
+// so dispose() during a call frees the model when that call ends.
 #include "bert_model_wrap.h"
 
 #include <memory>
@@ -82,6 +83,11 @@ std::shared_ptr<BertModel> BertModelWrap::model(Napi::Env env) const {
   return model_;
 }
 
+Napi::Promise BertModelWrap::run(Napi::Env env, PromiseWorker::Work work, PromiseWorker::Done done) {
+  model(env);  // throws when disposed
+  return queue_->submit(env, std::move(work), std::move(done));
+}
+
 Napi::Value BertModelWrap::Load(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string dir = string_arg(info[0], "dir");
@@ -131,15 +137,13 @@ Napi::Value BertModelWrap::Config(const Napi::CallbackInfo& info) {
 
 Napi::Value BertModelWrap::Params(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto m = model(env);
-  const TensorTable& t = m->params();
+  auto snap = snapshot(env);
+  const auto& t = snap->params;
   Napi::Array out = Napi::Array::New(env, t.size());
   for (size_t i = 0; i < t.size(); ++i) {
     Napi::Object e = Napi::Object::New(env);
     e.Set("name", t[i].name);
-    Napi::Array shape = Napi::Array::New(env, t[i].shape.size());
-    for (size_t k = 0; k < t[i].shape.size(); ++k) shape.Set(k, Napi::Number::New(env, double(t[i].shape[k])));
-    e.Set("shape", shape);
+    e.Set("shape", shape_to_js(env, t[i].shape));
     e.Set("trainable", t[i].trainable);
     out.Set(i, e);
   }
@@ -172,7 +176,7 @@ Napi::Value BertModelWrap::Forward(const Napi::CallbackInfo& info) {
   const size_t T = batch->ids.size();
   auto last = std::make_shared<std::vector<float>>();
   auto hidden = std::make_shared<std::vector<float>>();
-  return PromiseWorker::start(
+  return run(
       env,
       [=] {
         last->resize(T * D);
@@ -197,7 +201,7 @@ Napi::Value BertModelWrap::Backward(const Napi::CallbackInfo& info) {
   Napi::Object opts = options_arg(info[1], "options");
   const bool input_grad = bool_field(opts, "inputGrad", "options", false);
   auto dinput = std::make_shared<std::vector<float>>();
-  return PromiseWorker::start(
+  return run(
       env,
       [=] {
         if (input_grad) dinput->resize(grad->size());
@@ -210,64 +214,65 @@ Napi::Value BertModelWrap::Backward(const Napi::CallbackInfo& info) {
       });
 }
 
-// setTrainable(flags: boolean[] in params() order)
+// setTrainable(selectors: string[]) -> Promise<void>; BertModel::set_trainable_matching
+// resolves the selectors when the task runs, against the model as it is then.
 Napi::Value BertModelWrap::SetTrainable(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto m = model(env);
-  if (!info[0].IsArray()) type_error(env, "flags", "an array of booleans");
-  Napi::Array arr = info[0].As<Napi::Array>();
-  if (arr.Length() != m->params().size())
-    type_error(env, "flags", "an array of " + std::to_string(m->params().size()) + " booleans");
-  std::vector<bool> flags(arr.Length());
-  for (uint32_t i = 0; i < arr.Length(); ++i) flags[i] = bool_arg(arr.Get(i), "flags[" + std::to_string(i) + "]");
-  guard(env, [&] { m->set_trainable(flags); });
-  return env.Undefined();
+  auto selectors = std::make_shared<std::vector<std::string>>(string_array_arg(info[0], "selectors"));
+  return run(env, [=] { m->set_trainable_matching(*selectors); }, [](Napi::Env env) { return env.Undefined(); });
 }
 
 Napi::Value BertModelWrap::ZeroGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto m = model(env);
-  return PromiseWorker::start(env, [m] { m->zero_grad(); }, [](Napi::Env env) { return env.Undefined(); });
+  return run(env, [m] { m->zero_grad(); }, [](Napi::Env env) { return env.Undefined(); });
 }
 
-size_t BertModelWrap::param_index(Napi::Env env, const Napi::Value& name) const {
-  std::string s = string_arg(name, "name");
-  return guard(env, [&] { return model_->params().index_of(s); });
-}
-
+// Names resolve when the task runs: an index taken earlier could name another tensor by then.
 Napi::Value BertModelWrap::GetParam(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto m = model(env);
-  const size_t index = param_index(env, info[0]);
-  auto out = std::make_shared<std::vector<float>>(m->params()[index].numel);
-  return PromiseWorker::start(
-      env, [=] { m->get_param(index, out->data(), out->size()); },
+  const std::string name = string_arg(info[0], "name");
+  auto out = std::make_shared<std::vector<float>>();
+  return run(
+      env,
+      [=] {
+        const size_t i = m->param_index(name);
+        out->resize(m->params()[i].numel);
+        m->get_param(i, out->data(), out->size());
+      },
       [=](Napi::Env env) -> Napi::Value { return to_float32_array(env, *out); });
 }
 
 Napi::Value BertModelWrap::SetParam(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto m = model(env);
-  const size_t index = param_index(env, info[0]);
-  auto data = std::make_shared<std::vector<float>>(
-      float32_array_arg(info[1], "values", m->params()[index].numel));
-  return PromiseWorker::start(
-      env, [=] { m->set_param(index, data->data(), data->size()); },
+  const std::string name = string_arg(info[0], "name");
+  auto data = std::make_shared<std::vector<float>>(float32_array_any(info[1], "values"));
+  return run(
+      env, [=] { m->set_param(m->param_index(name), data->data(), data->size()); },
       [](Napi::Env env) { return env.Undefined(); });
 }
 
 Napi::Value BertModelWrap::GetGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto m = model(env);
-  const size_t index = param_index(env, info[0]);
-  auto out = std::make_shared<std::vector<float>>(m->params()[index].numel);
-  return PromiseWorker::start(
-      env, [=] { m->get_grad(index, out->data(), out->size()); },
+  const std::string name = string_arg(info[0], "name");
+  auto out = std::make_shared<std::vector<float>>();
+  return run(
+      env,
+      [=] {
+        const size_t i = m->param_index(name);
+        out->resize(m->params()[i].numel);
+        m->get_grad(i, out->data(), out->size());
+      },
       [=](Napi::Env env) -> Napi::Value { return to_float32_array(env, *out); });
 }
 
 Napi::Value BertModelWrap::Dispose(const Napi::CallbackInfo& info) {
   model_.reset();
+  queue_->close();
   return info.Env().Undefined();
 }
 

@@ -5,6 +5,7 @@
 
 #include "../core/bert.h"
 #include "../core/checkpoint.h"
+#include "model_queue.h"
 
 namespace af::napi {
 
@@ -42,6 +43,8 @@ class BertModelWrap : public Napi::ObjectWrap<BertModelWrap> {
   Napi::Value ModuleConfig(const Napi::CallbackInfo& info);
   Napi::Value ModuleNames(const Napi::CallbackInfo& info);
   Napi::Value ModuleParamNames(const Napi::CallbackInfo& info);
+  Napi::Value ModuleShapes(const Napi::CallbackInfo& info);
+  Napi::Value ModuleTensors(const Napi::CallbackInfo& info);
   Napi::Value SetActive(const Napi::CallbackInfo& info);
   Napi::Value SetFusionDirect(const Napi::CallbackInfo& info);
   Napi::Value HeadInfo(const Napi::CallbackInfo& info);
@@ -54,7 +57,7 @@ class BertModelWrap : public Napi::ObjectWrap<BertModelWrap> {
   Napi::Value TrainStep(const Napi::CallbackInfo& info);
   Napi::Value LossCall(const Napi::CallbackInfo& info, bool step);
   Napi::Value OptimizerStep(const Napi::CallbackInfo& info);
-  Napi::Value SetWeightDecayMask(const Napi::CallbackInfo& info);
+  Napi::Value SetWeightDecayNames(const Napi::CallbackInfo& info);
   Napi::Value GetOptimizerState(const Napi::CallbackInfo& info);
   Napi::Value SetOptimizerState(const Napi::CallbackInfo& info);
   Napi::Value ResetOptimizer(const Napi::CallbackInfo& info);
@@ -62,11 +65,15 @@ class BertModelWrap : public Napi::ObjectWrap<BertModelWrap> {
 
   // The model, or a thrown ERR_AF_DISPOSED error.
   std::shared_ptr<BertModel> model(Napi::Env env) const;
+  // The model's current snapshot, for calls that only read (model_snapshot.h).
+  std::shared_ptr<const ModelSnapshot> snapshot(Napi::Env env) const { return model(env)->snapshot(); }
+  // Runs `work` as the model's next task (model_queue.h); a disposed model throws.
+  Napi::Promise run(Napi::Env env, PromiseWorker::Work work, PromiseWorker::Done done);
   static void RegisterModuleMethods(std::vector<PropertyDescriptor>& props);
   static void RegisterTrainMethods(std::vector<PropertyDescriptor>& props);
-  size_t param_index(Napi::Env env, const Napi::Value& name) const;
 
   std::shared_ptr<BertModel> model_;
+  std::shared_ptr<ModelQueue> queue_ = std::make_shared<ModelQueue>();
   CheckpointReport report_;
 };
 
