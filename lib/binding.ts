@@ -106,7 +106,7 @@ export interface NativeBertModel {
     batchSize: number,
     seqLen: number,
     options: { outputFusionAttentions?: boolean; train?: boolean; seed?: number },
-  ): Promise<{ logits: Float32Array; fusionAttentions?: (Float32Array | null)[] }>;
+  ): Promise<{ logits: Float32Array; classes: number; fusionAttentions?: (Float32Array | null)[] }>;
   lossAndGrad(
     inputIds: Int32Array,
     tokenTypeIds: Int32Array | null,

@@ -358,14 +358,12 @@ export class BertModel {
   async predict(input: BatchInput, options: PredictOptions = {}): Promise<PredictOutput> {
     const handle = this.#handle();
     const b = checkBatch(input);
-    const head = handle.headInfo();
-    if (!head) throw new TypeError('no active head: call setActiveAdapters(setup, { head })');
     const out = await native(() =>
       handle.predict(b.inputIds, b.tokenTypeIds, b.attentionMask, b.batchSize, b.seqLen, {
         outputFusionAttentions: options.outputFusionAttentions ?? false,
       }),
     );
-    const result: PredictOutput = { logits: out.logits, examples: out.logits.length / head.classes, classes: head.classes };
+    const result: PredictOutput = { logits: out.logits, examples: out.logits.length / out.classes, classes: out.classes };
     if (out.fusionAttentions) result.fusionAttentions = out.fusionAttentions;
     return result;
   }

@@ -87,7 +87,7 @@ void BertModelWrap::RegisterTrainMethods(std::vector<PropertyDescriptor>& props)
 }
 
 // predict(ids, types, mask, B, L, {outputFusionAttentions, train, seed})
-//   -> {logits: Float32Array [E*C], fusionAttentions?: (Float32Array|null)[] per layer}
+//   -> {logits: Float32Array [E*C], classes: C, fusionAttentions?: (Float32Array|null)[] per layer}
 Napi::Value BertModelWrap::Predict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto m = model(env);
@@ -97,15 +97,18 @@ Napi::Value BertModelWrap::Predict(const Napi::CallbackInfo& info) {
   const bool want_attn = bool_field(opts, "outputFusionAttentions", "options", false);
   auto logits = std::make_shared<std::vector<float>>();
   auto attn = std::make_shared<BertModel::FusionAttentions>();
+  auto classes = std::make_shared<int>(0);
   return run(
       env,
       [=] {
-        logits->resize(size_t(m->examples(batch->batch_size)) * m->head_classes());
+        *classes = m->head_classes();  // the head active when the task runs
+        logits->resize(size_t(m->examples(batch->batch_size)) * *classes);
         m->run_head(batch->view(), fo, nullptr, nullptr, false, logits->data(), want_attn ? attn.get() : nullptr);
       },
       [=](Napi::Env env) -> Napi::Value {
         Napi::Object out = Napi::Object::New(env);
         out.Set("logits", to_float32_array(env, *logits));
+        out.Set("classes", *classes);
         if (want_attn) {
           Napi::Array a = Napi::Array::New(env, attn->size());
           for (size_t i = 0; i < attn->size(); ++i)
