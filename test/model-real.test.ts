@@ -44,7 +44,9 @@ function realModelTest(title: string, dir: string | undefined, absent: string, f
       t.true(eEmb <= 1e-5, `embedding output rel error ${eEmb}`);
       const e = maxRelError(out.lastHiddenState, golden.get('last_hidden_state').data as Float32Array);
       t.log(`last_hidden_state max rel error ${e.toExponential(2)}`);
-      t.true(e <= 1e-4, `last_hidden_state rel error ${e}`);
+      // The README's claim: ≤ 1e-5 (measured 1.4e-6 for bert-mini-mlm, 3.7e-6 for MiniLM on Zen 4;
+      // the last bits move with the GEMM kernel and thread count).
+      t.true(e <= 1e-5, `last_hidden_state rel error ${e}`);
     } finally {
       model.dispose();
     }
