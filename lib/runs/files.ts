@@ -1,6 +1,6 @@
 // Small file helpers of the run pipeline: atomic text writes (temp file + fsync + rename, so a
 // crash never leaves half a run.json) and an append-only JSON Lines log.
-import { appendFile, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { IoError } from '../errors.js';
@@ -60,4 +60,29 @@ export class JsonlLog {
     );
     return this.#chain;
   }
+}
+
+/**
+ * Rewinds a JSON-lines log to what a run had logged when its checkpoint was written: keeps the
+ * complete lines that `keep` accepts, and drops a torn last line. A run killed after its last
+ * checkpoint logged steps it will redo on resume; without this they would appear twice.
+ */
+export async function rewindJsonl(path: string, keep: (line: Record<string, unknown>) => boolean): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return; // nothing logged yet
+  }
+  const kept: string[] = [];
+  for (const line of text.split('\n')) {
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      continue; // empty, or torn by a kill mid-write
+    }
+    if (value && typeof value === 'object' && keep(value as Record<string, unknown>)) kept.push(line);
+  }
+  await writeTextAtomic(path, kept.length ? kept.join('\n') + '\n' : '');
 }

@@ -22,8 +22,8 @@ import { AbortError, throwIfAborted } from '../trainer/errors.js';
 import { getTask, type TaskSpec } from '../eval/tasks.js';
 import { InvalidArgumentError, IoError } from '../errors.js';
 import { loadTaskData, type TaskData } from './data.js';
-import { ensureFolder, exists, JsonlLog, writeJson, writeTextAtomic } from './files.js';
-import { METRICS_FILE, RUN_FORMAT, RUN_VERSION, type RunRecord, type SplitResult } from './record.js';
+import { ensureFolder, exists, JsonlLog, rewindJsonl, writeJson, writeTextAtomic } from './files.js';
+import { loggedBefore, METRICS_FILE, RUN_FORMAT, RUN_VERSION, type RunRecord, type SplitResult } from './record.js';
 import { addTaskAdapter, fusionPlan, type AdapterPlanOptions, type FusionPlanOptions } from './setups.js';
 import {
   checkSeeds,
@@ -185,6 +185,7 @@ async function runSeed(o: MtAdaptersCommandOptions, config: 'pfeiffer' | 'houlsb
       const state = parseState(await readFile(join(latest, STATE_FILE), 'utf8')) as { globalStep?: unknown };
       resumedAt = typeof state.globalStep === 'number' ? state.globalStep : 0;
       stepsDone = resumedAt;
+      await rewindJsonl(join(dir, METRICS_FILE), loggedBefore(resumedAt));
     } else {
       await rm(join(dir, METRICS_FILE), { force: true });
     }

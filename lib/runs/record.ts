@@ -76,6 +76,14 @@ export interface RunRecord {
   finishedAt: string;
 }
 
+/**
+ * Whether a metrics line belongs to the history up to a checkpoint taken after `steps` steps
+ * (step lines carry the 0-based index of their step; the others the steps done so far).
+ */
+export function loggedBefore(steps: number): (line: Record<string, unknown>) => boolean {
+  return (l) => typeof l.step === 'number' && (l.type === 'step' ? l.step < steps : l.step <= steps);
+}
+
 /** A line of metrics.jsonl. */
 export type MetricsLine =
   | { type: 'step'; step: number; epoch: number; loss: number; lossCe: number; lossReg: number; lr: number; gradNorm: number; elapsed: number }

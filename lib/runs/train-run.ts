@@ -16,9 +16,9 @@ import { backendInfo } from '../backend-info.js';
 import { InvalidArgumentError, IoError } from '../errors.js';
 import type { TrainingExample } from '../trainer/batching.js';
 import { loadTaskData, type TaskData } from './data.js';
-import { ensureFolder, exists, JsonlLog, writeJson } from './files.js';
+import { ensureFolder, exists, JsonlLog, rewindJsonl, writeJson } from './files.js';
 import type { RunEventHandler } from './events.js';
-import { ACTIVATIONS_FILE, METRICS_FILE, RUN_FILE, RUN_FORMAT, RUN_VERSION, type RunRecord, type SetupId, type SplitResult } from './record.js';
+import { ACTIVATIONS_FILE, loggedBefore, METRICS_FILE, RUN_FILE, RUN_FORMAT, RUN_VERSION, type RunRecord, type SetupId, type SplitResult } from './record.js';
 import { meanFusionActivations } from './activations.js';
 
 /** Options every training command takes (the CLI's common options). */
@@ -225,6 +225,7 @@ async function runSeed(o: TrainCommandOptions, plan: SetupPlan, spec: TaskSpec, 
       if (latest) resumedAt = (await trainer.resume(latest)).step;
     }
     if (resumedAt === 0) await rm(join(dir, METRICS_FILE), { force: true });
+    else await rewindJsonl(join(dir, METRICS_FILE), loggedBefore(resumedAt));
     emit({ type: 'start', task: spec.name, setup: plan.setup, seed, totalSteps, epochs: trainer.options.epochs, resumedAt });
     let result: TrainResult;
     try {
