@@ -50,7 +50,7 @@ export interface NativeForwardOptions {
 export interface NativeBertModel {
   config(): NativeBertConfig;
   params(): NativeParamInfo[];
-  loadReport(): { ignoredKeys: string[]; dtype: string };
+  loadReport(): { ignoredKeys: string[]; dtype: string; nonFinite: string[] };
   forward(
     inputIds: Int32Array,
     tokenTypeIds: Int32Array | null,

@@ -24,6 +24,7 @@ import {
   HEAD_MODEL_CLASSES,
   MODEL_TYPE,
 } from './configs.js';
+import { nonFiniteTensors, warnNonFinite } from '../warnings.js';
 import { ensureDir, naming, readJsonObject, readWeights, requireDir, writeJsonAtomic, writeWeights, type WeightsFile } from './files.js';
 import { filePrefix, normalizeFileKey, renameModule } from './keys.js';
 import { dumpPyCompact, parsePy, PyInt, PyObject, pyTypeName, type PyJson } from './pyjson.js';
@@ -145,6 +146,7 @@ function moduleValues(
       `${path}: unexpected tensor "${extra[0].name}"${more}: not a parameter of ${KIND_WORD[kind]} "${nameInFile}" as configured`,
     );
   }
+  warnNonFinite(path, nonFiniteTensors(Object.entries(values)));
   return values;
 }
 

@@ -4,9 +4,9 @@
 import { createReadStream, createWriteStream, unlinkSync, type WriteStream } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { StringDecoder } from 'node:string_decoder';
 import { randomBytes } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
+import { firstInvalidUtf8 } from '../eval/formats.js';
 
 /** A user-facing failure (exit code 1): printed as `adapterfusion: <message>`, no stack. */
 export class CliError extends Error {
@@ -48,37 +48,48 @@ function describeFsError(err: unknown): string {
 }
 
 /**
- * Lines of a stream, numbered from 1, without their line terminator (`\n` or `\r\n`). UTF-8 is
- * decoded across chunk boundaries; a final line without a newline is still yielded.
+ * Lines of a stream, numbered from 1, without their line terminator (`\n` or `\r\n`). The bytes
+ * are split at newlines first (a 0x0A byte is never part of a multi-byte UTF-8 sequence), then
+ * each line is decoded strictly: a line that is not UTF-8 is a CliError naming the line, not
+ * text silently turned into U+FFFD. A final line without a newline is still yielded.
  */
 export async function* readLines(stream: Readable, name: string): AsyncGenerator<Line> {
-  const decoder = new StringDecoder('utf8');
-  let pending = '';
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+  let parts: Buffer[] = []; // the current line's bytes so far (no newline among them)
   let number = 0;
-  const split = function* (text: string): Generator<Line> {
-    let start = 0;
-    for (;;) {
-      const nl = text.indexOf('\n', start);
-      if (nl < 0) break;
-      let line = text.slice(start, nl);
-      if (line.endsWith('\r')) line = line.slice(0, -1);
-      yield { number: ++number, text: line };
-      start = nl + 1;
+  const decode = (bytes: Buffer): Line => {
+    number++;
+    let text: string;
+    try {
+      text = decoder.decode(bytes);
+    } catch (err) {
+      throw new CliError(`${name} line ${number}: not valid UTF-8 (byte ${firstInvalidUtf8(bytes) + 1} of the line)`, { cause: err });
     }
-    pending = text.slice(start);
+    return { number, text: text.endsWith('\r') ? text.slice(0, -1) : text };
   };
   try {
     for await (const chunk of stream) {
-      const text = pending + (typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
-      yield* split(text);
+      const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : (chunk as Buffer);
+      let start = 0;
+      for (;;) {
+        const nl = bytes.indexOf(0x0a, start);
+        if (nl < 0) break;
+        const piece = bytes.subarray(start, nl);
+        const line = parts.length ? Buffer.concat([...parts, piece]) : piece;
+        parts = [];
+        yield decode(line);
+        start = nl + 1;
+      }
+      if (start < bytes.length) parts.push(bytes.subarray(start));
     }
   } catch (err) {
+    if (err instanceof CliError) throw err;
     throw new CliError(`${name}: cannot read: ${describeFsError(err)}`, { cause: err });
   }
-  const rest = pending + decoder.end();
-  if (rest.length > 0) {
-    pending = '';
-    yield { number: ++number, text: rest.endsWith('\r') ? rest.slice(0, -1) : rest };
+  if (parts.length) {
+    const rest = Buffer.concat(parts);
+    parts = [];
+    yield decode(rest);
   }
 }
 

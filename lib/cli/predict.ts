@@ -21,7 +21,8 @@ interface Row {
 interface Example {
   line: number;
   rows: Row[];
-  id: unknown;
+  /** The line's "id" as JSON text, written back as is (undefined: the line has none). */
+  id: string | undefined;
 }
 
 interface HeadSummary {
@@ -40,6 +41,8 @@ interface Context {
   inputName: string;
   tokenizer: () => Promise<Tokenizer>;
   textMaxLength: () => Promise<number>;
+  /** Whether the non-finite logits warning was printed (once per run). */
+  warnedNonFinite?: boolean;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -165,6 +168,7 @@ async function setUp(args: PredictArgs): Promise<{ model: BertModel; head: HeadS
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'number') return `number ${String(v)}`; // 1e400 parses to Infinity, which JSON.stringify writes as null
   return typeof v === 'string' ? 'a string' : typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v)}`;
 }
 
@@ -229,6 +233,16 @@ async function parseRow(ctx: Context, v: unknown, where: string): Promise<Row> {
   return row;
 }
 
+/** The "id" as JSON text; a value too deeply nested to write back is the line's error, not a crash. */
+function idJson(id: unknown): string | undefined {
+  if (id === undefined) return undefined;
+  try {
+    return JSON.stringify(id);
+  } catch (err) {
+    throw new CliError(`"id" cannot be written back (${(err as Error).message}); give a string or a number`, { cause: err });
+  }
+}
+
 async function parseExample(ctx: Context, text: string, line: number): Promise<Example> {
   const at = `${ctx.inputName} line ${line}`;
   let value: unknown;
@@ -239,7 +253,7 @@ async function parseExample(ctx: Context, text: string, line: number): Promise<E
   }
   try {
     if (!isObject(value)) throw new CliError(`expected a JSON object, got ${describe(value)}`);
-    const id = value.id;
+    const id = idJson(value.id);
     if (ctx.head.multipleChoice) {
       const choices = value.choices;
       if (choices === undefined) {
@@ -305,22 +319,30 @@ async function runBatch(ctx: Context, examples: Example[], out: LineWriter): Pro
   let row = 0;
   examples.forEach((ex, e) => {
     const o: Record<string, unknown> = {};
-    if (ex.id !== undefined) o.id = ex.id;
     const own = logits.subarray(e * classes, (e + 1) * classes);
     o.logits = Array.from(own, f32);
+    const finite = own.every(Number.isFinite);
+    if (!finite && !ctx.warnedNonFinite) {
+      ctx.warnedNonFinite = true;
+      process.stderr.write(
+        `adapterfusion: warning: ${ctx.inputName} line ${ex.line}: the logits are not finite (NaN or Infinity), so no label is given; ` +
+          'the weights hold non-finite values (see the warning when they were loaded)\n',
+      );
+    }
     if (ctx.head.regression) {
       o.score = f32(own[0]);
     } else {
-      const k = argmax(own);
+      const k = finite ? argmax(own) : null;
       o.label = k;
-      if (ctx.head.labelNames) o.label_name = ctx.head.labelNames[k];
+      if (ctx.head.labelNames) o.label_name = k === null ? null : ctx.head.labelNames[k];
     }
     if (ctx.args.fusionAttentions && attentions) {
       const perRow = ex.rows.map((_, c) => fusionAttentionsOfRow(attentions, row + c, seqLen, batchSize, attentionMask));
       o.fusion_attentions = ctx.head.multipleChoice ? perRow : perRow[0];
     }
     row += ex.rows.length;
-    text += JSON.stringify(o) + '\n';
+    const json = JSON.stringify(o);
+    text += (ex.id === undefined ? json : `{"id":${ex.id},${json.slice(1)}`) + '\n';
   });
   await out.write(text);
 }

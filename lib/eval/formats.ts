@@ -9,13 +9,44 @@ import type { RowProblem } from './rows.js';
 /** Reads a UTF-8 text file, without its byte-order mark. */
 export async function readText(path: string): Promise<string> {
   if (typeof path !== 'string' || path === '') throw new TypeError('path must be a non-empty string');
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    bytes = await readFile(path);
   } catch (err) {
     throw new IoError(`cannot read ${path}: ${(err as Error).message}`, { cause: err });
   }
+  let text: string;
+  try {
+    // fatal: bytes that are not UTF-8 are an error, not text silently turned into U+FFFD
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch (err) {
+    const at = firstInvalidUtf8(bytes);
+    let line = 1;
+    for (let i = bytes.indexOf(0x0a); i >= 0 && i < at; i = bytes.indexOf(0x0a, i + 1)) line++;
+    throw new InvalidFileError(`${path}:${line}: not valid UTF-8 (at byte offset ${at})`, { cause: err });
+  }
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** Offset of the first byte that does not begin a well-formed UTF-8 sequence (RFC 3629); bytes.length if none. */
+export function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    const n = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : 0;
+    if (n === 0 || i + n >= b.length) return i;
+    // The second byte's range excludes overlongs, surrogates and code points past U+10FFFF.
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+    if (b[i + 1] < lo || b[i + 1] > hi) return i;
+    for (let k = 2; k <= n; k++) if ((b[i + k] & 0xc0) !== 0x80) return i;
+    i += n + 1;
+  }
+  return b.length;
 }
 
 /** Lines without their terminators (\n, \r\n, or a lone trailing \r); a final empty line is dropped. */

@@ -9,7 +9,9 @@ import {
   type NativeLoss,
   type NativeParamInfo,
 } from '../binding.js';
+import { join } from 'node:path';
 import { DisposedError, native, nativeSync } from '../errors.js';
+import { warnNonFinite } from '../warnings.js';
 import { Fuse, type AdapterSetup } from '../adapters/composition.js';
 import {
   adapterOverrides,
@@ -467,8 +469,8 @@ export class BertModel {
     this.#native = null;
   }
 
-  /** What loading skipped (MLM head, pooler, ...) and the checkpoint's dtype. */
-  loadReport(): { ignoredKeys: string[]; dtype: string } {
+  /** What loading skipped (MLM head, pooler, ...), the checkpoint's dtype, and the tensors holding NaN or Infinity. */
+  loadReport(): { ignoredKeys: string[]; dtype: string; nonFinite: string[] } {
     return this.#handle().loadReport();
   }
 }
@@ -505,6 +507,7 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
   if (typeof dir !== 'string') throw new TypeError('dir must be a string');
   if (typeof options !== 'object' || options === null) throw new TypeError('options must be an object');
   const handle = await native(() => binding().NativeBertModel.load(dir, options));
+  warnNonFinite(join(dir, 'model.safetensors'), handle.loadReport().nonFinite);
   return new BertModel(handle, dir);
 }
 

@@ -41,6 +41,7 @@ export async function loadTokenizer(dir: string, opts: TokenizerOptions): Promis
     if (!model || typeof model !== 'object' || !model.vocab || typeof model.vocab !== 'object') {
       throw new InvalidFileError(`${jsonPath}: has no "model" with a "vocab"`);
     }
+    if (!Array.isArray(model.vocab)) checkVocabIds(model.vocab as Record<string, unknown>, jsonPath);
     json = withNormalizerOverrides(json, jsonPath, settings.normalizer, settings.fromOptions);
     source = jsonPath;
   } else if (await isFile(vocabPath)) {
@@ -64,4 +65,15 @@ function specialIds(hf: HfTokenizer, settings: TokenizerSettings, source: string
     return v;
   };
   return { pad: id('pad'), unk: id('unk'), cls: id('cls'), sep: id('sep'), mask: id('mask') };
+}
+
+// A WordPiece/BPE vocabulary maps tokens to ids, which the tokenizers library takes as u32. A
+// string, fractional or negative id would otherwise be used as is (a token encoded as -1 or 0).
+function checkVocabIds(vocab: Record<string, unknown>, path: string): void {
+  for (const [token, id] of Object.entries(vocab)) {
+    if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id > 0xffffffff) {
+      const shown = token.length > 60 ? `${JSON.stringify(token.slice(0, 60))}…` : JSON.stringify(token);
+      throw new InvalidFileError(`${path}: model.vocab[${shown}] = ${JSON.stringify(id) ?? String(id)} is not a token id (an integer 0 ≤ id < 2^32)`);
+    }
+  }
 }

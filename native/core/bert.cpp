@@ -23,17 +23,15 @@ struct BertModel::LayerActs {
   SiteActs sites[kSites];
 };
 
-BertModel::BertModel(std::shared_ptr<Backend> backend, const BertConfig& config)
-    : backend_(std::move(backend)), config_(config), store_(*backend_) {
-  config_.validate("BertConfig");
-  const int64_t D = config_.hidden_size, F = config_.intermediate_size;
-  std::vector<std::pair<std::string, std::vector<int64_t>>> t;
-  t.push_back({"embeddings.word_embeddings.weight", {config_.vocab_size, D}});
-  t.push_back({"embeddings.position_embeddings.weight", {config_.max_position_embeddings, D}});
-  t.push_back({"embeddings.token_type_embeddings.weight", {config_.type_vocab_size, D}});
+TensorShapes BertModel::encoder_shapes(const BertConfig& config) {
+  const int64_t D = config.hidden_size, F = config.intermediate_size;
+  TensorShapes t;
+  t.push_back({"embeddings.word_embeddings.weight", {config.vocab_size, D}});
+  t.push_back({"embeddings.position_embeddings.weight", {config.max_position_embeddings, D}});
+  t.push_back({"embeddings.token_type_embeddings.weight", {config.type_vocab_size, D}});
   t.push_back({"embeddings.LayerNorm.weight", {D}});
   t.push_back({"embeddings.LayerNorm.bias", {D}});
-  for (int i = 0; i < config_.num_hidden_layers; ++i) {
+  for (int i = 0; i < config.num_hidden_layers; ++i) {
     const std::string pre = "encoder.layer." + std::to_string(i) + ".";
     for (const char* n : {"query", "key", "value"}) t.push_back({pre + "attention.self." + n + ".weight", {D, D}});
     for (const char* n : {"query", "key", "value"}) t.push_back({pre + "attention.self." + n + ".bias", {D}});
@@ -48,6 +46,14 @@ BertModel::BertModel(std::shared_ptr<Backend> backend, const BertConfig& config)
     t.push_back({pre + "output.LayerNorm.weight", {D}});
     t.push_back({pre + "output.LayerNorm.bias", {D}});
   }
+  return t;
+}
+
+BertModel::BertModel(std::shared_ptr<Backend> backend, const BertConfig& config)
+    : backend_(std::move(backend)), config_(config), store_(*backend_) {
+  config_.validate("BertConfig");
+  const int64_t D = config_.hidden_size;
+  const TensorShapes t = encoder_shapes(config_);
   store_.add(t);
   std::vector<int32_t> unit = {0, static_cast<int32_t>(D)};
   unit_offsets_.reset(*backend_, 2);

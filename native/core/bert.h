@@ -64,6 +64,8 @@ class BertModel {
   ~BertModel();
 
   const BertConfig& config() const { return config_; }
+  // The encoder's parameters for `config`, in table order (Hugging Face names, no "bert.").
+  static TensorShapes encoder_shapes(const BertConfig& config);
   // The live parameter table. Not synchronised: for the thread that owns the model (the
   // N-API layer reads snapshot() instead).
   const TensorTable& params() const { return store_.table(); }

@@ -1,5 +1,7 @@
 #include "bert_config.h"
 
+#include <sys/stat.h>
+
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -22,7 +24,7 @@ int read_int(const Json& obj, const char* key, const std::string& what, bool req
     return fallback;
   }
   if (!v->is_number()) fail(ErrorCode::InvalidFile, what + ": field \"" + key + "\" must be a number");
-  double d = v->as_double();
+  double d = v->as_double(what + ": field \"" + key + "\"");
   if (!(d == std::floor(d)) || d < 0 || d > kMaxDim)
     fail(ErrorCode::InvalidFile, what + ": field \"" + key + "\" must be an integer in [0, " +
                                      std::to_string(kMaxDim) + "], got " + v->dump());
@@ -33,7 +35,7 @@ float read_float(const Json& obj, const char* key, const std::string& what, floa
   const Json* v = obj.find(key);
   if (!v || v->is_null()) return fallback;
   if (!v->is_number()) fail(ErrorCode::InvalidFile, what + ": field \"" + key + "\" must be a number");
-  return static_cast<float>(v->as_double());
+  return static_cast<float>(v->as_double(what + ": field \"" + key + "\""));
 }
 
 }  // namespace
@@ -77,6 +79,10 @@ BertConfig BertConfig::from_json(const Json& json, const std::string& what) {
 }
 
 BertConfig BertConfig::from_file(const std::string& path) {
+  // The size is checked before reading: a huge file is refused without holding it in memory.
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > (16 << 20))
+    fail(ErrorCode::InvalidFile, path + ": config file larger than 16 MiB");
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(ErrorCode::Io, path + ": cannot open file");
   std::ostringstream ss;

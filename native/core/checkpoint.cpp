@@ -1,5 +1,8 @@
 #include "checkpoint.h"
 
+#include <algorithm>
+#include <cmath>
+#include <map>
 #include <set>
 #include <sys/stat.h>
 
@@ -13,6 +16,13 @@ namespace {
 bool is_file(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+// Io naming the file: "file not found", or what is there instead.
+[[noreturn]] void not_a_file(const std::string& path, const std::string& hint = "") {
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) fail(ErrorCode::Io, path + ": is a folder or a special file, not a file");
+  fail(ErrorCode::Io, path + ": file not found" + hint);
 }
 
 bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
@@ -36,56 +46,65 @@ std::unique_ptr<BertModel> load_bert_checkpoint(const std::string& dir,
     fail(ErrorCode::Io, dir + ": not a folder");
   const std::string config_path = dir + "/config.json";
   const std::string weights_path = dir + "/model.safetensors";
-  if (!is_file(config_path)) fail(ErrorCode::Io, config_path + ": file not found");
-  if (!is_file(weights_path)) {
-    std::string hint = is_file(dir + "/pytorch_model.bin")
-                           ? " (only pytorch_model.bin is present: save the model with safe_serialization=True)"
-                           : "";
-    fail(ErrorCode::Io, weights_path + ": file not found" + hint);
-  }
+  if (!is_file(config_path)) not_a_file(config_path);
+  if (!is_file(weights_path))
+    not_a_file(weights_path, is_file(dir + "/pytorch_model.bin")
+                                 ? " (only pytorch_model.bin is present: save the model with safe_serialization=True)"
+                                 : "");
   BertConfig config = BertConfig::from_file(config_path);
   SafetensorsFile file = SafetensorsFile::open(weights_path);
-  auto model = std::make_unique<BertModel>(std::move(backend), config);
-  const TensorTable& params = model->params();
 
-  std::vector<bool> loaded(params.size(), false);
-  std::set<std::string> dtypes;
-  std::vector<float> host;
+  // Every tensor is checked against config.json before anything is allocated: the model's size
+  // comes from config.json, and a config that claims more than the file holds must fail here,
+  // naming the file, not run out of memory.
+  const TensorShapes expected = BertModel::encoder_shapes(config);
+  std::map<std::string, size_t> slot;
+  for (size_t i = 0; i < expected.size(); ++i) slot[expected[i].first] = i;
+  std::vector<const TensorInfo*> source(expected.size(), nullptr);
   for (const TensorInfo& info : file.tensors()) {
     const std::string key = encoder_key(info.name);
     if (key.empty()) {
       if (report) report->ignored_keys.push_back(info.name);
       continue;
     }
-    const TensorEntry* entry = params.find(key);
-    if (!entry)
+    auto it = slot.find(key);
+    if (it == slot.end())
       fail(ErrorCode::InvalidFile, weights_path + ": tensor \"" + info.name +
                                        "\" is not a parameter of a BERT encoder with this config.json");
-    const size_t index = params.index_of(key);
-    if (loaded[index])
+    if (source[it->second])
       fail(ErrorCode::InvalidFile, weights_path + ": tensor \"" + info.name + "\" appears twice (with and without the \"bert.\" prefix)");
-    if (info.shape != entry->shape)
+    const std::vector<int64_t>& want = expected[it->second].second;
+    if (info.shape != want)
       fail(ErrorCode::ShapeMismatch, weights_path + ": tensor \"" + info.name + "\" has shape " +
                                          shape_to_string(info.shape) + " but config.json implies " +
-                                         shape_to_string(entry->shape));
+                                         shape_to_string(want));
     if (info.dtype != DType::F32 && info.dtype != DType::F16 && info.dtype != DType::BF16)
       fail(ErrorCode::Unsupported, weights_path + ": tensor \"" + info.name + "\" has dtype " +
                                        dtype_name(info.dtype) + " (expected F32, F16 or BF16)");
-    host.resize(entry->numel);
-    file.read_f32(info, host.data());
-    model->set_param(index, host.data(), host.size());
-    loaded[index] = true;
-    dtypes.insert(dtype_name(info.dtype));
+    source[it->second] = &info;
   }
   std::string missing;
   size_t n_missing = 0;
-  for (size_t i = 0; i < params.size(); ++i) {
-    if (loaded[i]) continue;
-    if (n_missing++ < 5) missing += (missing.empty() ? "" : ", ") + params[i].name;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    if (source[i]) continue;
+    if (n_missing++ < 5) missing += (missing.empty() ? "" : ", ") + expected[i].first;
   }
   if (n_missing)
     fail(ErrorCode::InvalidFile, weights_path + ": " + std::to_string(n_missing) +
                                      " encoder tensor(s) missing, e.g. " + missing);
+
+  auto model = std::make_unique<BertModel>(std::move(backend), config);
+  std::set<std::string> dtypes;
+  std::vector<float> host;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const TensorInfo& info = *source[i];
+    host.resize(info.numel());
+    file.read_f32(info, host.data());
+    model->set_param(model->param_index(expected[i].first), host.data(), host.size());
+    dtypes.insert(dtype_name(info.dtype));
+    if (report && !std::all_of(host.begin(), host.end(), [](float x) { return std::isfinite(x); }))
+      report->non_finite.push_back(info.name);
+  }
   if (report) {
     for (const auto& d : dtypes) report->dtype += (report->dtype.empty() ? "" : ",") + d;
   }

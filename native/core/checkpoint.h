@@ -13,6 +13,7 @@ namespace af {
 struct CheckpointReport {
   std::vector<std::string> ignored_keys;  // tensors in the file that are not encoder weights
   std::string dtype;                      // dtype(s) of the loaded weights, e.g. "F16"
+  std::vector<std::string> non_finite;    // tensors holding NaN or ±Infinity (loaded as they are)
 };
 
 // Throws Error(Io) when a file cannot be read, Error(InvalidFile) for malformed files,

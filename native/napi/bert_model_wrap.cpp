@@ -157,6 +157,7 @@ Napi::Value BertModelWrap::LoadReport(const Napi::CallbackInfo& info) {
   for (size_t i = 0; i < report_.ignored_keys.size(); ++i) keys.Set(i, report_.ignored_keys[i]);
   o.Set("ignoredKeys", keys);
   o.Set("dtype", report_.dtype);
+  o.Set("nonFinite", string_array_to_js(env, report_.non_finite));
   return o;
 }
 
