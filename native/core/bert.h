@@ -219,6 +219,8 @@ class BertModel {
 
   // model_head.cpp
   const HeadEntry& head(const std::string& name) const;
+  // Whether any trainable parameter lies outside head `h` (else a step needs no encoder backward).
+  bool trains_below_head(const HeadEntry& h) const;
 
   // model_modules.cpp
   void reindex();

@@ -20,6 +20,16 @@ void BertModel::mark_head_written(const HeadEntry& h) {
     if (i != SIZE_MAX) store_.mark_written(i);
 }
 
+bool BertModel::trains_below_head(const HeadEntry& h) const {
+  std::vector<bool> own(store_.size(), false);
+  for (size_t i : h.params.weight) own[i] = true;
+  for (size_t i : h.params.bias)
+    if (i != SIZE_MAX) own[i] = true;
+  for (size_t i = 0; i < store_.size(); ++i)
+    if (store_[i].trainable && !own[i]) return true;
+  return false;
+}
+
 int BertModel::examples(int batch_size) const {
   std::lock_guard<std::mutex> lock(mu_);
   return examples_locked(batch_size);
@@ -59,7 +69,10 @@ BertModel::LossResult BertModel::run_head(const BertBatch& batch, const ForwardO
         fail(ErrorCode::InvalidArgument, "labels[" + std::to_string(e) + "] = " + std::to_string(labels[e]) +
                                              " is outside [0, " + std::to_string(C) + ")");
   ForwardOptions fo = options;
-  fo.keep_activations = fo.keep_activations || backward;
+  // Head-only training (nothing below the head trains) needs no encoder backward, so the
+  // forward keeps no activations for one.
+  const bool encoder_backward = backward && trains_below_head(h);
+  fo.keep_activations = fo.keep_activations || encoder_backward;
   forward_locked(batch, fo, nullptr, nullptr, fusion_attentions);
 
   Backend& be = *backend_;
@@ -154,10 +167,12 @@ BertModel::LossResult BertModel::run_head(const BertBatch& batch, const ForwardO
     if (drop.active()) be.dropout_backward(din[k].get(), din[k].get(), size_t(B) * D, drop);
     dout = din[k].get();
   }
-  float* d0 = acts_buf_.get() + acts_.find("bwd.d0")->offset;
-  be.zero(d0, size_t(B) * L * D * sizeof(float));
-  be.copy_rows(d0, size_t(L) * D, dout, D, B, D, false);
-  backward_locked(d0, nullptr);
+  if (encoder_backward) {
+    float* d0 = acts_buf_.get() + acts_.find("bwd.d0")->offset;
+    be.zero(d0, size_t(B) * L * D * sizeof(float));
+    be.copy_rows(d0, size_t(L) * D, dout, D, B, D, false);
+    backward_locked(d0, nullptr);
+  }
   mark_head_written(h);
   return result;
 }
