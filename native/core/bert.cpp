@@ -4,6 +4,7 @@
 #include "bert.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <climits>
 #include <cmath>
 #include <cstring>
@@ -404,6 +405,18 @@ void BertModel::backward(const float* grad_output, size_t n, float* grad_inputs_
 }
 
 // grad_output_device must be the "bwd.d0" buffer.
+int BertModel::lowest_trained_layer() const {
+  int lowest = config_.num_hidden_layers;
+  const std::string layer = "encoder.layer.";
+  for (size_t i = 0; i < store_.size(); ++i) {
+    const TensorEntry& e = store_[i];
+    if (!e.trainable) continue;
+    if (e.name.rfind("embeddings.", 0) == 0) return -1;
+    if (e.name.rfind(layer, 0) == 0) lowest = std::min(lowest, std::atoi(e.name.c_str() + layer.size()));
+  }
+  return lowest;
+}
+
 void BertModel::backward_locked(const float* grad_output_device, float* grad_inputs_embeds) {
   Backend& be = *backend_;
   const int B = last_B_, L = last_L_, T = B * L;
@@ -467,7 +480,10 @@ void BertModel::backward_locked(const float* grad_output_device, float* grad_inp
   };
 
   float* dout = bufs[0];  // dL/d(layer output)
-  for (int i = config_.num_hidden_layers - 1; i >= 0; --i) {
+  // The backward stops below the lowest layer that holds a trainable parameter: nothing under
+  // it needs a gradient (unless the caller asked for the input embeddings' gradient).
+  const int stop = grad_inputs_embeds ? -1 : lowest_trained_layer();
+  for (int i = config_.num_hidden_layers - 1; i >= std::max(stop, 0); --i) {
     const BertLayerParams& lp = layers_[i];
     LayerActs a = layer_acts(i);
     // FFN site, then the FFN: dx1 accumulates the FFN input path.
@@ -499,6 +515,11 @@ void BertModel::backward_locked(const float* grad_output_device, float* grad_inp
         if (g(bi[k])) be.add(g(bi[k]), dbqkv + k * static_cast<size_t>(D), nullptr, D);
     }
     dout = din;
+  }
+  if (stop >= 0) {
+    be.synchronize();
+    mark_encoder_written();
+    return;
   }
   // Embeddings: x0 = dropout(LN(sum)); dsum = dL/dsum = dL/d(inputs_embeds).
   const float* dx0 = through_dropout(dout, sites.embeddings());

@@ -263,6 +263,9 @@ class BertModel {
                       float* hidden_states, FusionAttentions* fusion_attentions);
   void backward_locked(const float* grad_output_device, float* grad_inputs_embeds);
   float* last_hidden_device() const;
+  // The lowest encoder layer with a trainable parameter (adapters and fusion layers included):
+  // -1 when an embedding trains, the layer count when no encoder parameter does.
+  int lowest_trained_layer() const;
 
   std::shared_ptr<Backend> backend_;
   BertConfig config_;

@@ -1,6 +1,7 @@
-// Head-only training runs no encoder backward (nothing below the head trains): the head's
-// gradients and a training step's result must equal those of a run where the encoder backward
-// does happen (one encoder weight trainable, its gradient discarded).
+// The backward visits only what trains: head-only training runs no encoder backward, and an
+// adapter left out of the lower layers (leave_out, AdapterDrop) stops the backward above them.
+// The gradients and steps must equal those of a run whose backward goes all the way down (one
+// more weight trainable below, its gradient discarded).
 import test from 'ava';
 import { createModel, type BertModel, type HfBertConfig } from '../lib/index.js';
 import { lcg } from './helpers/training.js';
@@ -53,4 +54,27 @@ test('head-only gradients equal those computed with an encoder backward', async 
   for (const p of headParams) t.deepEqual(await only.getParameter(p), await withEncoder.getParameter(p), p);
   only.dispose();
   withEncoder.dispose();
+});
+
+test('an adapter left out of layer 0: the backward stops above it, the gradients are unchanged', async (t) => {
+  const make = async () => {
+    const m = await createModel(CONFIG, { seed: 3 });
+    await m.addAdapter('top', { reductionFactor: 4, leaveOut: [0], seed: 1 });
+    await m.addClassificationHead('h', { numLabels: 3, seed: 2 });
+    await m.setActiveAdapters('top', { head: 'h' });
+    return m;
+  };
+  const short = await make();
+  await short.trainAdapter('top');
+  const full = await make();
+  await full.setTrainable(['encoder.layer.1.output.adapters.top.*', 'heads.h.*', 'embeddings.LayerNorm.bias']);
+  const a = await short.lossAndGrad(batch, labels, { train: true, seed: 7 });
+  const b = await full.lossAndGrad(batch, labels, { train: true, seed: 7 });
+  t.deepEqual(a, b);
+  const names = short.parameters().filter((p) => p.trainable).map((p) => p.name);
+  t.true(names.some((n) => n.includes('adapters.top')));
+  for (const p of names) t.deepEqual(await short.getGradient(p), await full.getGradient(p), p);
+  t.true((await full.getGradient('embeddings.LayerNorm.bias')).some((x) => x !== 0), 'the full backward reached the embeddings');
+  short.dispose();
+  full.dispose();
 });
