@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 
 #include "errors.h"
 
@@ -123,7 +124,13 @@ namespace {
 int AdapterConfig::bottleneck(int layer, int hidden_size) const {
   auto it = reduction_by_layer.find(layer);
   const double rf = it != reduction_by_layer.end() ? it->second : reduction_factor;
-  return std::max(1, static_cast<int>(hidden_size / rf));
+  // A tiny factor (1e-300) would overflow int; no layer is this wide (BertConfig's bound).
+  const double width = hidden_size / rf;
+  if (!(width <= double(1 << 20)))
+    fail(ErrorCode::InvalidArgument, "adapter reduction_factor " + std::to_string(rf) + " makes a bottleneck of " +
+                                         std::to_string(width) + " units for hidden size " +
+                                         std::to_string(hidden_size) + ", over the limit of 1048576");
+  return std::max(1, static_cast<int>(width));
 }
 
 bool AdapterConfig::in_layer(int layer) const {
@@ -182,7 +189,7 @@ AdapterConfig AdapterConfig::from_json(const Json& input, const std::string& wha
       } else {
         char* end = nullptr;
         const long layer = std::strtol(kv.first.c_str(), &end, 10);
-        if (kv.first.empty() || *end || layer < 0)
+        if (kv.first.empty() || *end || layer < 0 || layer > std::numeric_limits<int>::max())
           fail(ErrorCode::InvalidArgument, what + ": reduction_factor key \"" + kv.first + "\" is not a layer index");
         c.reduction_by_layer[static_cast<int>(layer)] = v;
       }
@@ -207,7 +214,12 @@ AdapterConfig AdapterConfig::from_json(const Json& input, const std::string& wha
   if (!(c.dropout >= 0 && c.dropout < 1)) fail(ErrorCode::InvalidArgument, what + ": dropout must be in [0, 1)");
   if (const Json* lo = config.find("leave_out"); lo && !lo->is_null()) {
     if (!lo->is_array()) fail(ErrorCode::InvalidArgument, what + ": leave_out must be a list of layer indices");
-    for (const Json& v : lo->as_array()) c.leave_out.push_back(static_cast<int>(v.as_int64(what + ".leave_out")));
+    for (const Json& v : lo->as_array()) {
+      const int64_t layer = v.as_int64(what + ".leave_out");
+      if (layer < std::numeric_limits<int>::min() || layer > std::numeric_limits<int>::max())
+        fail(ErrorCode::InvalidArgument, what + ": leave_out entry " + std::to_string(layer) + " is not a layer index");
+      c.leave_out.push_back(static_cast<int>(layer));
+    }
   }
   if (const Json* init = config.find("init_weights"); init && init->is_string()) c.init_weights = init->as_string();
   return c;

@@ -686,7 +686,8 @@ std::string quote_for_message(std::string_view s) {
   std::string out = "\"";
   for (size_t i = 0; i < s.size(); ++i) {
     if (out.size() >= kMax) {
-      while (i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) out += s[i++];  // finish the character
+      // Finish the character; in invalid UTF-8 the rest would be raw bytes, not a character.
+      while (utf8 && i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) out += s[i++];
       out += "...";
       break;
     }
