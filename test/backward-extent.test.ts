@@ -3,21 +3,10 @@
 // The gradients and steps must equal those of a run whose backward goes all the way down (one
 // more weight trainable below, its gradient discarded).
 import test from 'ava';
-import { createModel, type BertModel, type HfBertConfig } from '../lib/index.js';
-import { lcg } from './helpers/training.js';
+import { createModel, type BertModel } from '../lib/index.js';
+import { lcg, SMALL_DROPOUT_CONFIG } from './helpers/training.js';
 
-const CONFIG: HfBertConfig = {
-  vocab_size: 97,
-  hidden_size: 32,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  intermediate_size: 64,
-  max_position_embeddings: 32,
-  type_vocab_size: 2,
-  hidden_act: 'gelu',
-  hidden_dropout_prob: 0.1,
-  attention_probs_dropout_prob: 0.1,
-};
+const CONFIG = SMALL_DROPOUT_CONFIG;
 
 async function model(): Promise<BertModel> {
   const m = await createModel(CONFIG, { seed: 3 });

@@ -5,21 +5,10 @@
 // running while the model works.
 import test from 'ava';
 import { join } from 'node:path';
-import { createModel, DisposedError, Fuse, InvalidArgumentError, type BertModel, type HfBertConfig } from '../lib/index.js';
-import { lcg, tempDir as makeTempDir } from './helpers/training.js';
+import { createModel, DisposedError, Fuse, InvalidArgumentError, type BertModel } from '../lib/index.js';
+import { lcg, SMALL_DROPOUT_CONFIG, tempDir as makeTempDir } from './helpers/training.js';
 
-const CONFIG: HfBertConfig = {
-  vocab_size: 97,
-  hidden_size: 32,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  intermediate_size: 64,
-  max_position_embeddings: 64,
-  type_vocab_size: 2,
-  hidden_act: 'gelu',
-  hidden_dropout_prob: 0.1,
-  attention_probs_dropout_prob: 0.1,
-};
+const CONFIG = SMALL_DROPOUT_CONFIG;
 
 function batch(seed: number, batchSize = 4, seqLen = 12) {
   const r = lcg(seed);

@@ -230,8 +230,9 @@ Napi::Value BertModelWrap::ZeroGrad(const Napi::CallbackInfo& info) {
   return run(env, [m] { m->zero_grad(); }, [](Napi::Env env) { return env.Undefined(); });
 }
 
-// Names resolve when the task runs: an index taken earlier could name another tensor by then.
-Napi::Value BertModelWrap::GetParam(const Napi::CallbackInfo& info) {
+// Reads one named tensor (its value or its gradient) as a task. Names resolve when the task
+// runs: an index taken earlier could name another tensor by then.
+Napi::Value BertModelWrap::ReadTensor(const Napi::CallbackInfo& info, bool gradient) {
   Napi::Env env = info.Env();
   auto m = model(env);
   const std::string name = string_arg(info[0], "name");
@@ -241,10 +242,14 @@ Napi::Value BertModelWrap::GetParam(const Napi::CallbackInfo& info) {
       [=] {
         const size_t i = m->param_index(name);
         out->resize(m->params()[i].numel);
-        m->get_param(i, out->data(), out->size());
+        if (gradient) m->get_grad(i, out->data(), out->size());
+        else m->get_param(i, out->data(), out->size());
       },
       [=](Napi::Env env) -> Napi::Value { return to_float32_array(env, *out); });
 }
+
+Napi::Value BertModelWrap::GetParam(const Napi::CallbackInfo& info) { return ReadTensor(info, false); }
+Napi::Value BertModelWrap::GetGrad(const Napi::CallbackInfo& info) { return ReadTensor(info, true); }
 
 Napi::Value BertModelWrap::SetParam(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -254,21 +259,6 @@ Napi::Value BertModelWrap::SetParam(const Napi::CallbackInfo& info) {
   return run(
       env, [=] { m->set_param(m->param_index(name), data->data(), data->size()); },
       [](Napi::Env env) { return env.Undefined(); });
-}
-
-Napi::Value BertModelWrap::GetGrad(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto m = model(env);
-  const std::string name = string_arg(info[0], "name");
-  auto out = std::make_shared<std::vector<float>>();
-  return run(
-      env,
-      [=] {
-        const size_t i = m->param_index(name);
-        out->resize(m->params()[i].numel);
-        m->get_grad(i, out->data(), out->size());
-      },
-      [=](Napi::Env env) -> Napi::Value { return to_float32_array(env, *out); });
 }
 
 Napi::Value BertModelWrap::Dispose(const Napi::CallbackInfo& info) {

@@ -33,6 +33,7 @@ class BertModelWrap : public Napi::ObjectWrap<BertModelWrap> {
   Napi::Value GetParam(const Napi::CallbackInfo& info);
   Napi::Value SetParam(const Napi::CallbackInfo& info);
   Napi::Value GetGrad(const Napi::CallbackInfo& info);
+  Napi::Value ReadTensor(const Napi::CallbackInfo& info, bool gradient);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 
   // bert_model_modules_wrap.cpp: adapters, fusion, heads, the active setup

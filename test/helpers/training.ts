@@ -3,7 +3,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BertModel } from '../../lib/index.js';
+import type { BertModel, HfBertConfig } from '../../lib/index.js';
 
 /** A small LCG, so the synthetic data does not depend on the code under test. */
 export function lcg(seed: number): () => number {
@@ -36,3 +36,18 @@ export async function tempDir(t: { teardown(fn: () => unknown): void }, prefix: 
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
+
+/** A small BERT with dropout on, for tests that train or overlap calls (64 positions). */
+export const SMALL_DROPOUT_CONFIG: HfBertConfig = {
+  vocab_size: 97,
+  hidden_size: 32,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  intermediate_size: 64,
+  max_position_embeddings: 64,
+  type_vocab_size: 2,
+  hidden_act: 'gelu',
+  hidden_dropout_prob: 0.1,
+  attention_probs_dropout_prob: 0.1,
+};
+
